@@ -1,0 +1,829 @@
+// Gaussian-process regression: Matern-5/2 ARD kernel, constant mean,
+// per-observation noise sigma2 / reps + tau2. See gp.hpp for the contract.
+//
+// Cost model (n observations, D dims): one likelihood + gradient evaluation is
+// a SYRK for the Gram matrix (n^2 D), a vectorised Matern pass (n^2 / 2), a
+// Cholesky (n^3 / 3), POTRI for K^-1 (2 n^3 / 3) and a SYMM (2 n^2 D) that
+// turns the n x n x D lengthscale gradient into BLAS-3 work. Prediction is
+// GEMM + Matern for the cross-covariances and a TRSM (m n^2) for variances.
+#include "gp.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "blas.hpp"
+#include "lbfgs.hpp"
+#include "matern.hpp"
+#include "threading.hpp"
+
+// Not in blas.hpp; exported by the same OpenBLAS.
+extern "C" void scipy_cblas_dsymm(int order, int side, int uplo, int m, int n,
+                                  double alpha, const double* a, int lda,
+                                  const double* b, int ldb, double beta,
+                                  double* c, int ldc);
+
+namespace hh {
+namespace {
+
+using namespace blas;  // enum constants
+
+constexpr double kLog2Pi = 1.8378770664093454836;
+constexpr double kTiny = 1e-300;  // log(0) guard when packing noise terms
+constexpr int kChunkRows = 256;   // candidates per prediction chunk
+constexpr double kVarianceFloor = 1e-12;  // relative to the signal variance
+constexpr int kJitterAttempts = 11;       // 0, then 1e-10 .. 1e-1 (x scale)
+
+void require(bool condition, const std::string& message) {
+  if (!condition) throw std::invalid_argument(message);
+}
+
+bool all_finite(const double* p, std::size_t count) {
+  for (std::size_t i = 0; i < count; ++i)
+    if (!std::isfinite(p[i])) return false;
+  return true;
+}
+
+void validate_hyperparameters(const Hyperparameters& hp, int dim) {
+  require(static_cast<int>(hp.lengthscales.size()) == dim,
+          "hyperparameters: expected " + std::to_string(dim) +
+              " lengthscales, got " + std::to_string(hp.lengthscales.size()));
+  for (double l : hp.lengthscales)
+    require(std::isfinite(l) && l > 0.0,
+            "hyperparameters: lengthscales must be finite and > 0");
+  require(std::isfinite(hp.signal_variance) && hp.signal_variance > 0.0,
+          "hyperparameters: signal_variance must be finite and > 0");
+  require(std::isfinite(hp.noise_variance) && hp.noise_variance >= 0.0,
+          "hyperparameters: noise_variance must be finite and >= 0");
+  require(std::isfinite(hp.noise_floor) && hp.noise_floor >= 0.0,
+          "hyperparameters: noise_floor must be finite and >= 0");
+  require(std::isfinite(hp.mean), "hyperparameters: mean must be finite");
+}
+
+void validate_data(const double* x, const double* y, const double* reps,
+                   int count, int dim, const char* who) {
+  const std::string w(who);
+  require(count > 0, w + ": need at least one observation");
+  require(x != nullptr && y != nullptr, w + ": null data pointer");
+  require(all_finite(x, static_cast<std::size_t>(count) * dim),
+          w + ": x contains NaN or inf");
+  require(all_finite(y, count), w + ": y contains NaN or inf");
+  if (reps != nullptr) {
+    for (int i = 0; i < count; ++i)
+      require(std::isfinite(reps[i]) && reps[i] > 0.0,
+              w + ": reps must be finite and > 0");
+  }
+}
+
+// out[i, k] = (x[i, k] - centre[k]) * inv_l[k] (row stride ld_out >= d);
+// sq[i] = squared norm of row i.
+void scale_inputs(const double* x, int n, int d, const double* centre,
+                  const double* inv_l, double* out, int ld_out, double* sq) {
+  for (int i = 0; i < n; ++i) {
+    const double* xi = x + static_cast<std::size_t>(i) * d;
+    double* oi = out + static_cast<std::size_t>(i) * ld_out;
+    double s = 0.0;
+    for (int k = 0; k < d; ++k) {
+      const double v = (xi[k] - (centre ? centre[k] : 0.0)) * inv_l[k];
+      oi[k] = v;
+      s += v * v;
+    }
+    sq[i] = s;
+  }
+}
+
+// Lower triangle (j <= i) of the noise-free Matern Gram matrix of scaled
+// inputs (row stride ld), with k_ii = s2 exactly. If g is given, also the
+// gradient factor (see matern.hpp) below the diagonal and g_ii = 0 (the
+// diagonal does not depend on the lengthscales).
+void gram_lower(const double* xs, int ld, const double* sq, int n, int d,
+                double s2, double* k, double* g) {
+  scipy_cblas_dsyrk(RowMajor, Lower, NoTrans, n, d, 1.0, xs, ld, 0.0, k, n);
+  for (int i = 0; i < n; ++i) {
+    double* ki = k + static_cast<std::size_t>(i) * n;
+    if (g != nullptr) {
+      double* gi = g + static_cast<std::size_t>(i) * n;
+      matern::kernel_and_grad_row(sq[i], sq, ki, gi, i, s2);
+      gi[i] = 0.0;
+    } else {
+      matern::kernel_row(sq[i], sq, ki, i, s2);
+    }
+    ki[i] = s2;
+  }
+}
+
+// Cholesky of a row-major lower triangle in place (LAPACK sees the
+// column-major upper triangle of the same memory).
+bool cholesky_in_place(double* a, int n) {
+  if (n == 0) return true;
+  int info = 0;
+  const char uplo = 'U';
+  scipy_dpotrf_(&uplo, &n, a, &n, &info, 1);
+  return info == 0;
+}
+
+double jitter_for_attempt(int attempt, double scale) {
+  return attempt == 0 ? 0.0 : scale * std::pow(10.0, attempt - 11);
+}
+
+// Builds K = gram + diag(noise) (+ jitter) with `build` (which must rewrite
+// the lower triangle of k, diagonal = s2) and factorises it, adding growing
+// jitter until the Cholesky succeeds. Returns false if it never does.
+template <typename Build>
+bool factorise_with_jitter(double* k, int n, const double* noise, double scale,
+                           const Build& build, double* jitter) {
+  for (int attempt = 0; attempt < kJitterAttempts; ++attempt) {
+    const double jit = jitter_for_attempt(attempt, scale);
+    build();  // POTRF overwrote the previous attempt
+    for (int i = 0; i < n; ++i)
+      k[static_cast<std::size_t>(i) * n + i] += noise[i] + jit;
+    if (cholesky_in_place(k, n)) {
+      *jitter = jit;
+      return true;
+    }
+  }
+  return false;
+}
+
+double sum_log_diagonal(const double* l, int n) {
+  double s = 0.0;
+  for (int i = 0; i < n; ++i) s += std::log(l[static_cast<std::size_t>(i) * n + i]);
+  return s;
+}
+
+// Likelihood and gradient of one data set; owns the O(n^2) scratch so that
+// a fit reuses it across evaluations. Packed layout as in gp.hpp.
+class LmlWorkspace {
+ public:
+  LmlWorkspace(const double* x, const double* y, const double* reps, int n,
+               int d)
+      : n_(n), d_(d), x_(x, x + static_cast<std::size_t>(n) * d),
+        y_(y, y + n), inv_reps_(n, 1.0) {
+    if (reps != nullptr)
+      for (int i = 0; i < n; ++i) inv_reps_[i] = 1.0 / reps[i];
+    // Centre the inputs once (distances are translation invariant).
+    std::vector<double> centre(d, 0.0);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < d; ++k) centre[k] += x_[static_cast<std::size_t>(i) * d + k];
+    for (double& c : centre) c /= n;
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < d; ++k) x_[static_cast<std::size_t>(i) * d + k] -= centre[k];
+    const std::size_t nn = static_cast<std::size_t>(n) * n;
+    k_.resize(nn);
+    g_.resize(nn);
+    xs_.resize(static_cast<std::size_t>(n) * (d + 1));
+    ma_.resize(static_cast<std::size_t>(n) * (d + 1));
+    sq_.resize(n);
+    noise_.resize(n);
+    v_.resize(n);
+    alpha_.resize(n);
+    inv_l_.resize(d);
+  }
+
+  // Log marginal likelihood at `packed`; writes the gradient if grad is not
+  // null. Returns -inf if K cannot be factorised even with jitter.
+  double evaluate(const double* p, double* grad) {
+    const int n = n_, d = d_, ld = d + 1;
+    constexpr double kFail = -std::numeric_limits<double>::infinity();
+    for (int k = 0; k < d; ++k) inv_l_[k] = std::exp(-p[k]);
+    const double s2 = std::exp(p[d]);
+    const double sn = std::exp(p[d + 1]);
+    const double tau = std::exp(p[d + 2]);
+    const double mean = p[d + 3];
+    if (!all_finite(inv_l_.data(), d) || !std::isfinite(s2) ||
+        !std::isfinite(sn) || !std::isfinite(tau) || !std::isfinite(mean) ||
+        !(s2 > 0.0))
+      return kFail;
+    // xs_ = [x / l | 1]: the ones column makes SYMM also return row sums.
+    scale_inputs(x_.data(), n, d, nullptr, inv_l_.data(), xs_.data(), ld,
+                 sq_.data());
+    for (int i = 0; i < n; ++i) xs_[static_cast<std::size_t>(i) * ld + d] = 1.0;
+    for (int i = 0; i < n; ++i) noise_[i] = sn * inv_reps_[i] + tau;
+
+    double* g = grad ? g_.data() : nullptr;
+    auto build = [&] { gram_lower(xs_.data(), ld, sq_.data(), n, d, s2, k_.data(), g); };
+    double jitter = 0.0;
+    if (!factorise_with_jitter(k_.data(), n, noise_.data(), s2, build, &jitter))
+      return kFail;
+    const double* l = k_.data();
+
+    for (int i = 0; i < n; ++i) v_[i] = y_[i] - mean;
+    scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, n, l, n, v_.data(), 1);
+    double quad = 0.0;
+    for (int i = 0; i < n; ++i) quad += v_[i] * v_[i];
+    const double lml = -0.5 * quad - sum_log_diagonal(l, n) - 0.5 * n * kLog2Pi;
+    if (!std::isfinite(lml)) return kFail;
+    if (grad == nullptr) return lml;
+
+    std::copy(v_.begin(), v_.end(), alpha_.begin());
+    scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, n, l, n, alpha_.data(), 1);
+    int info = 0;
+    const char uplo = 'U';
+    scipy_dpotri_(&uplo, &n, k_.data(), &n, &info, 1);  // lower of K^-1
+    if (info != 0) return kFail;
+    const double* kinv = k_.data();
+
+    // W = alpha alpha^T - K^-1. Noise/jitter terms only need diag(W).
+    double w_sn = 0.0, w_tau = 0.0, w_noise = 0.0, alpha_resid = 0.0, alpha_sum = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double wii = alpha_[i] * alpha_[i] - kinv[static_cast<std::size_t>(i) * n + i];
+      w_sn += wii * sn * inv_reps_[i];
+      w_tau += wii * tau;
+      w_noise += wii * (noise_[i] + jitter);
+      alpha_resid += alpha_[i] * (y_[i] - mean);
+      alpha_sum += alpha_[i];
+    }
+    // dK/dlog s2 = K - noise - jitter, and tr(W K) = alpha'(y - m) - n.
+    grad[d] = 0.5 * ((alpha_resid - n) - w_noise);
+    grad[d + 1] = 0.5 * w_sn;
+    grad[d + 2] = 0.5 * w_tau;
+    grad[d + 3] = alpha_sum;
+
+    // M = W o G below the diagonal (G's diagonal is 0).
+    for (int i = 0; i < n; ++i) {
+      double* gi = g_.data() + static_cast<std::size_t>(i) * n;
+      const double* ki = kinv + static_cast<std::size_t>(i) * n;
+      const double ai = alpha_[i];
+      for (int j = 0; j < i; ++j) gi[j] *= ai * alpha_[j] - ki[j];
+    }
+    // dL/dlog l_k = 1/2 sum_ij M_ij (a_ik - a_jk)^2
+    //             = sum_i a_ik (a_ik rowsum(M)_i - (M A)_ik).
+    scipy_cblas_dsymm(RowMajor, Left, Lower, n, ld, 1.0, g_.data(), n,
+                      xs_.data(), ld, 0.0, ma_.data(), ld);
+    for (int k = 0; k < d; ++k) grad[k] = 0.0;
+    for (int i = 0; i < n; ++i) {
+      const double* ai = xs_.data() + static_cast<std::size_t>(i) * ld;
+      const double* mi = ma_.data() + static_cast<std::size_t>(i) * ld;
+      const double rowsum = mi[d];
+      for (int k = 0; k < d; ++k) grad[k] += ai[k] * (ai[k] * rowsum - mi[k]);
+    }
+    if (!all_finite(grad, d + 4)) return kFail;
+    return lml;
+  }
+
+ private:
+  int n_, d_;
+  std::vector<double> x_, y_, inv_reps_;
+  std::vector<double> k_, g_, xs_, ma_, sq_, noise_, v_, alpha_, inv_l_;
+};
+
+// xoshiro256** seeded by splitmix64: deterministic on every platform, unlike
+// std:: distributions.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) {
+    for (auto& s : state_) {
+      seed += 0x9e3779b97f4a7c15ULL;
+      std::uint64_t z = seed;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      s = z ^ (z >> 31);
+    }
+  }
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
+    const std::uint64_t t = state_[1] << 17;
+    state_[2] ^= state_[0];
+    state_[3] ^= state_[1];
+    state_[1] ^= state_[2];
+    state_[0] ^= state_[3];
+    state_[2] ^= t;
+    state_[3] = rotl(state_[3], 45);
+    return result;
+  }
+  double uniform() { return (next() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
+
+ private:
+  static std::uint64_t rotl(std::uint64_t x, int k) {
+    return (x << k) | (x >> (64 - k));
+  }
+  std::uint64_t state_[4];
+};
+
+// [lo, hi] intersected with [a, b], or [a, b] if they do not overlap.
+void intersect(double lo, double hi, double* a, double* b) {
+  const double na = std::max(lo, *a), nb = std::min(hi, *b);
+  if (na <= nb) {
+    *a = na;
+    *b = nb;
+  }
+}
+
+}  // namespace
+
+GaussianProcess::GaussianProcess(int dim) : dim_(dim) {
+  require(dim >= 1, "GaussianProcess: dim must be >= 1");
+  hp_.lengthscales.assign(dim, 1.0);
+}
+
+void GaussianProcess::set_data(const double* x, const double* y,
+                               const double* reps, int n) {
+  validate_data(x, y, reps, n, dim_, "set_data");
+  const std::size_t nd = static_cast<std::size_t>(n) * dim_;
+  x_.assign(x, x + nd);
+  y_.assign(y, y + n);
+  if (reps != nullptr)
+    reps_.assign(reps, reps + n);
+  else
+    reps_.assign(n, 1.0);
+  n_ = n;
+  centre_.assign(dim_, 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < dim_; ++k) centre_[k] += x_[static_cast<std::size_t>(i) * dim_ + k];
+  for (double& c : centre_) c /= n;
+  refactor();
+}
+
+void GaussianProcess::set_hyperparameters(const Hyperparameters& hp) {
+  validate_hyperparameters(hp, dim_);
+  hp_ = hp;
+  hp_explicit_ = true;
+  refactor();
+}
+
+void GaussianProcess::refactor() {
+  const int n = n_, d = dim_;
+  if (n == 0) {
+    chol_.clear();
+    alpha_.clear();
+    whitened_.clear();
+    scaled_x_.clear();
+    scaled_sq_.clear();
+    jitter_ = 0.0;
+    lml_ = 0.0;
+    return;
+  }
+  std::vector<double> inv_l(d);
+  for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp_.lengthscales[k];
+  scaled_x_.resize(static_cast<std::size_t>(n) * d);
+  scaled_sq_.resize(n);
+  scale_inputs(x_.data(), n, d, centre_.data(), inv_l.data(), scaled_x_.data(),
+               d, scaled_sq_.data());
+  std::vector<double> noise(n);
+  for (int i = 0; i < n; ++i) noise[i] = noise_of(reps_[i]);
+  chol_.assign(static_cast<std::size_t>(n) * n, 0.0);
+  const double s2 = hp_.signal_variance;
+  auto build = [&] {
+    gram_lower(scaled_x_.data(), d, scaled_sq_.data(), n, d, s2, chol_.data(), nullptr);
+  };
+  if (!factorise_with_jitter(chol_.data(), n, noise.data(), s2, build, &jitter_))
+    throw std::runtime_error(
+        "GaussianProcess: kernel matrix is not positive definite even with "
+        "jitter (check the hyperparameters)");
+  for (int i = 0; i < n; ++i)  // clear what SYRK/POTRF left above the diagonal
+    std::fill(chol_.begin() + static_cast<std::size_t>(i) * n + i + 1,
+              chol_.begin() + static_cast<std::size_t>(i + 1) * n, 0.0);
+  whitened_.resize(n);
+  for (int i = 0; i < n; ++i) whitened_[i] = y_[i] - hp_.mean;
+  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, n, chol_.data(), n,
+                    whitened_.data(), 1);
+  alpha_ = whitened_;
+  scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, n, chol_.data(), n,
+                    alpha_.data(), 1);
+  double quad = 0.0;
+  for (double v : whitened_) quad += v * v;
+  lml_ = -0.5 * quad - sum_log_diagonal(chol_.data(), n) - 0.5 * n * kLog2Pi;
+}
+
+std::vector<double> GaussianProcess::pack(const Hyperparameters& hp) const {
+  validate_hyperparameters(hp, dim_);
+  std::vector<double> p(dim_ + 4);
+  for (int k = 0; k < dim_; ++k) p[k] = std::log(hp.lengthscales[k]);
+  p[dim_] = std::log(hp.signal_variance);
+  p[dim_ + 1] = std::log(std::max(hp.noise_variance, kTiny));
+  p[dim_ + 2] = std::log(std::max(hp.noise_floor, kTiny));
+  p[dim_ + 3] = hp.mean;
+  return p;
+}
+
+Hyperparameters GaussianProcess::unpack(const std::vector<double>& p) const {
+  require(static_cast<int>(p.size()) == dim_ + 4,
+          "unpack: expected " + std::to_string(dim_ + 4) + " values");
+  require(all_finite(p.data(), p.size()), "unpack: non-finite value");
+  Hyperparameters hp;
+  hp.lengthscales.resize(dim_);
+  for (int k = 0; k < dim_; ++k) hp.lengthscales[k] = std::exp(p[k]);
+  hp.signal_variance = std::exp(p[dim_]);
+  hp.noise_variance = std::exp(p[dim_ + 1]);
+  hp.noise_floor = std::exp(p[dim_ + 2]);
+  hp.mean = p[dim_ + 3];
+  return hp;
+}
+
+double GaussianProcess::lml_and_gradient(const std::vector<double>& packed,
+                                         std::vector<double>* gradient) const {
+  require(static_cast<int>(packed.size()) == dim_ + 4,
+          "lml_and_gradient: expected " + std::to_string(dim_ + 4) + " values");
+  require(all_finite(packed.data(), packed.size()),
+          "lml_and_gradient: non-finite parameter");
+  if (gradient != nullptr) gradient->assign(dim_ + 4, 0.0);
+  if (n_ == 0) return 0.0;
+  LmlWorkspace ws(x_.data(), y_.data(), reps_.data(), n_, dim_);
+  return ws.evaluate(packed.data(), gradient ? gradient->data() : nullptr);
+}
+
+FitResult GaussianProcess::fit(const FitOptions& o) {
+  require(n_ > 0, "fit: no data (call set_data first)");
+  require(o.restarts >= 0, "fit: restarts must be >= 0");
+  require(o.max_iterations >= 1, "fit: max_iterations must be >= 1");
+  require(std::isfinite(o.tolerance) && o.tolerance >= 0.0,
+          "fit: tolerance must be finite and >= 0");
+  auto check_bounds = [](double lo, double hi, const char* what) {
+    require(std::isfinite(lo) && std::isfinite(hi) && lo > 0.0 && lo <= hi,
+            std::string("fit: bad bounds for ") + what);
+  };
+  check_bounds(o.lengthscale_min, o.lengthscale_max, "lengthscales");
+  check_bounds(o.signal_variance_min, o.signal_variance_max, "signal_variance");
+  check_bounds(o.noise_min, o.noise_max, "noise");
+  require(std::isfinite(o.mean_min) && std::isfinite(o.mean_max) &&
+              o.mean_min <= o.mean_max,
+          "fit: bad bounds for mean");
+  const int d = dim_, n = n_, np = d + 4;
+  const int threads = resolve_threads(o.threads);
+
+  // Standardise the targets; constant targets keep std 1.
+  double ym = 0.0;
+  for (double v : y_) ym += v;
+  ym /= n;
+  double var = 0.0;
+  for (double v : y_) var += (v - ym) * (v - ym);
+  var /= n;
+  double ys = std::sqrt(var);
+  if (!(ys > 1e-12 * std::max(1.0, std::fabs(ym)))) ys = 1.0;
+  std::vector<double> yn(n);
+  for (int i = 0; i < n; ++i) yn[i] = (y_[i] - ym) / ys;
+  const double ys2 = ys * ys;
+
+  std::vector<double> lower(np), upper(np);
+  for (int k = 0; k < d; ++k) {
+    lower[k] = std::log(o.lengthscale_min);
+    upper[k] = std::log(o.lengthscale_max);
+  }
+  lower[d] = std::log(o.signal_variance_min);
+  upper[d] = std::log(o.signal_variance_max);
+  lower[d + 1] = lower[d + 2] = std::log(o.noise_min);
+  upper[d + 1] = upper[d + 2] = std::log(o.noise_max);
+  lower[d + 3] = o.mean_min;
+  upper[d + 3] = o.mean_max;
+  const bool use_prior =
+      o.lengthscale_prior_center > 0.0 && o.lengthscale_prior_width > 0.0 &&
+      std::isfinite(o.lengthscale_prior_center) &&
+      std::isfinite(o.lengthscale_prior_width);
+  const double prior_mu = use_prior ? std::log(o.lengthscale_prior_center) : 0.0;
+  const double prior_w2 =
+      use_prior ? o.lengthscale_prior_width * o.lengthscale_prior_width : 1.0;
+
+  // Typical lengthscale for fresh starts: the spread of the inputs times
+  // sqrt(D), so that typical pairwise distances are O(1) lengthscales. In high
+  // dimensions, starts much shorter than this sit on a plateau (K ~ s2 I)
+  // where L-BFGS spends most of its evaluations.
+  double log_l0;
+  {
+    double spread = 0.0;
+    for (int k = 0; k < d; ++k) {
+      double mu = 0.0, v = 0.0;
+      for (int i = 0; i < n; ++i) mu += x_[static_cast<std::size_t>(i) * d + k];
+      mu /= n;
+      for (int i = 0; i < n; ++i) {
+        const double t = x_[static_cast<std::size_t>(i) * d + k] - mu;
+        v += t * t;
+      }
+      spread += v / n;
+    }
+    spread = std::sqrt(spread);  // = sqrt(D) * rms column std
+    if (!(spread > 0.0)) spread = use_prior ? o.lengthscale_prior_center : 1.0;
+    log_l0 = std::min(std::max(std::log(spread), lower[0]), upper[0]);
+  }
+  // Start points in normalised, packed units.
+  const bool warm = o.warm_start && hp_explicit_;
+  std::vector<std::vector<double>> starts;
+  {
+    std::vector<double> p(np);
+    if (warm) {
+      for (int k = 0; k < d; ++k) p[k] = std::log(hp_.lengthscales[k]);
+      p[d] = std::log(hp_.signal_variance / ys2);
+      p[d + 1] = std::log(std::max(hp_.noise_variance / ys2, kTiny));
+      p[d + 2] = std::log(std::max(hp_.noise_floor / ys2, kTiny));
+      p[d + 3] = (hp_.mean - ym) / ys;
+    } else {
+      for (int k = 0; k < d; ++k) p[k] = log_l0;
+      p[d] = 0.0;
+      p[d + 1] = std::log(1e-2);
+      p[d + 2] = std::log(1e-4);
+      p[d + 3] = 0.0;
+    }
+    for (int i = 0; i < np; ++i) p[i] = std::min(std::max(p[i], lower[i]), upper[i]);
+    starts.push_back(p);
+  }
+  Rng rng(o.seed);
+  for (int r = 0; r < o.restarts; ++r) {
+    std::vector<double> p(np);
+    double llo = log_l0 - 1.0, lhi = log_l0 + 1.0;
+    intersect(lower[0], upper[0], &llo, &lhi);
+    for (int k = 0; k < d; ++k) p[k] = rng.uniform(llo, lhi);
+    double a = std::log(0.1), b = std::log(10.0);
+    intersect(lower[d], upper[d], &a, &b);
+    p[d] = rng.uniform(a, b);
+    a = std::log(1e-4), b = std::log(0.5);
+    intersect(lower[d + 1], upper[d + 1], &a, &b);
+    p[d + 1] = rng.uniform(a, b);
+    a = std::log(1e-6), b = std::log(0.1);
+    intersect(lower[d + 2], upper[d + 2], &a, &b);
+    p[d + 2] = rng.uniform(a, b);
+    a = -0.5, b = 0.5;
+    intersect(lower[d + 3], upper[d + 3], &a, &b);
+    p[d + 3] = rng.uniform(a, b);
+    starts.push_back(p);
+  }
+  const int num_starts = static_cast<int>(starts.size());
+
+  LbfgsOptions lo;
+  lo.max_iterations = o.max_iterations;
+  lo.f_tolerance = o.tolerance;
+  lo.g_tolerance = 1e-5;
+  lo.max_step = 3.0;  // log units: at most a factor of 20 per first trial
+
+  // Runs L-BFGS from each start on the rows `rows` of the data (all rows if
+  // empty). Parallel over starts when there are several threads and starts,
+  // BLAS single-threaded inside; otherwise one start at a time with
+  // multithreaded BLAS.
+  auto run_starts = [&](const std::vector<std::vector<double>>& points,
+                        const std::vector<int>& rows) {
+    const int count = static_cast<int>(points.size());
+    std::vector<LbfgsResult> results(count);
+    if (count == 0) return results;
+    const int m = rows.empty() ? n : static_cast<int>(rows.size());
+    std::vector<double> xs, ysub, rsub;
+    if (!rows.empty()) {
+      for (int i : rows) {
+        xs.insert(xs.end(), x_.begin() + static_cast<std::size_t>(i) * d,
+                  x_.begin() + static_cast<std::size_t>(i + 1) * d);
+        ysub.push_back(yn[i]);
+        rsub.push_back(reps_[i]);
+      }
+    }
+    const double* px = rows.empty() ? x_.data() : xs.data();
+    const double* py = rows.empty() ? yn.data() : ysub.data();
+    const double* pr = rows.empty() ? reps_.data() : rsub.data();
+    const int workers = std::min(threads, count);
+    std::vector<std::unique_ptr<LmlWorkspace>> spaces(std::max(1, workers));
+    BlasThreadScope blas_scope(workers > 1 ? 1 : threads);
+    parallel_for(count, workers, [&](int s, int worker) {
+      auto& ws = spaces[worker];
+      if (!ws) ws.reset(new LmlWorkspace(px, py, pr, m, d));
+      auto objective = [&](const double* p, double* grad) {
+        const double lml = ws->evaluate(p, grad);
+        if (!std::isfinite(lml)) return std::numeric_limits<double>::infinity();
+        double f = -lml;
+        for (int i = 0; i < np; ++i) grad[i] = -grad[i];
+        if (use_prior) {
+          for (int k = 0; k < d; ++k) {
+            const double z = p[k] - prior_mu;
+            f += 0.5 * z * z / prior_w2;
+            grad[k] += z / prior_w2;
+          }
+        }
+        return f;
+      };
+      results[s] = minimize_lbfgs(objective, points[s], lower, upper, lo);
+    });
+    return results;
+  };
+  auto usable = [](const LbfgsResult& r) { return r.ok && std::isfinite(r.f); };
+
+  FitResult out;
+  out.starts = num_starts;
+  std::vector<LbfgsResult> results;
+  if (o.screening_size > 0 && n > 2 * o.screening_size) {
+    // Screening: all starts on a random subset (cheap), then the best one and
+    // the first start as given refined on all the data.
+    std::vector<int> perm(n);
+    for (int i = 0; i < n; ++i) perm[i] = i;
+    Rng subset_rng(o.seed ^ 0x5eed5eed5eed5eedULL);
+    for (int i = 0; i < o.screening_size; ++i) {
+      const int j = i + static_cast<int>(subset_rng.uniform() * (n - i));
+      std::swap(perm[i], perm[std::min(j, n - 1)]);
+    }
+    std::vector<int> rows(perm.begin(), perm.begin() + o.screening_size);
+    std::sort(rows.begin(), rows.end());
+    const auto screened = run_starts(starts, rows);
+    std::vector<int> order;
+    for (int s = 0; s < num_starts; ++s) {
+      out.evaluations += screened[s].evaluations;
+      if (usable(screened[s])) order.push_back(s);
+    }
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
+      return screened[a].f < screened[b].f;
+    });
+    // The first start (warm or default) is refined as given: screening must
+    // never do worse than a single full-data start from it.
+    std::vector<std::vector<double>> refine = {starts[0]};
+    if (!order.empty()) refine.push_back(screened[order[0]].x);
+    results = run_starts(refine, {});
+  } else {
+    results = run_starts(starts, {});
+  }
+  int best = -1;
+  for (int s = 0; s < static_cast<int>(results.size()); ++s) {
+    out.evaluations += results[s].evaluations;
+    out.full_evaluations += results[s].evaluations;
+    if (usable(results[s]) && (best < 0 || results[s].f < results[best].f))
+      best = s;
+  }
+  if (best >= 0) {
+    const std::vector<double>& p = results[best].x;
+    Hyperparameters hp;
+    hp.lengthscales.resize(d);
+    for (int k = 0; k < d; ++k) hp.lengthscales[k] = std::exp(p[k]);
+    hp.signal_variance = std::exp(p[d]) * ys2;
+    hp.noise_variance = std::exp(p[d + 1]) * ys2;
+    hp.noise_floor = std::exp(p[d + 2]) * ys2;
+    hp.mean = ym + ys * p[d + 3];
+    validate_hyperparameters(hp, d);
+    hp_ = hp;
+    hp_explicit_ = true;
+  }
+  // Every start failing leaves the hyperparameters unchanged.
+  {
+    BlasThreadScope blas_scope(threads);
+    refactor();
+  }
+  out.log_marginal_likelihood = lml_;
+  return out;
+}
+
+void GaussianProcess::cross_covariance(const double* xc, int m,
+                                       double* out) const {
+  require(m >= 0, "cross_covariance: m must be >= 0");
+  if (m == 0 || n_ == 0) return;
+  require(xc != nullptr && out != nullptr, "cross_covariance: null pointer");
+  require(all_finite(xc, static_cast<std::size_t>(m) * dim_),
+          "cross_covariance: candidates contain NaN or inf");
+  const int n = n_, d = dim_;
+  std::vector<double> inv_l(d), xs(static_cast<std::size_t>(m) * d), sq(m);
+  for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp_.lengthscales[k];
+  scale_inputs(xc, m, d, centre_.data(), inv_l.data(), xs.data(), d, sq.data());
+  scipy_cblas_dgemm(RowMajor, NoTrans, Trans, m, n, d, 1.0, xs.data(), d,
+                    scaled_x_.data(), d, 0.0, out, n);
+  for (int i = 0; i < m; ++i)
+    matern::kernel_row(sq[i], scaled_sq_.data(),
+                       out + static_cast<std::size_t>(i) * n, n,
+                       hp_.signal_variance);
+}
+
+void GaussianProcess::solve_lower_rows(double* rows, int count) const {
+  if (count <= 0 || n_ == 0) return;
+  require(rows != nullptr, "solve_lower_rows: null pointer");
+  // V L^T = K  <=>  L v_i = k_i for every row i.
+  scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, count, n_, 1.0,
+                    chol_.data(), n_, rows, n_);
+}
+
+void GaussianProcess::predict(const double* xc, int m, double* mean,
+                              double* variance, int threads) const {
+  require(m >= 0, "predict: m must be >= 0");
+  if (m == 0) return;
+  require(xc != nullptr && mean != nullptr, "predict: null pointer");
+  require(all_finite(xc, static_cast<std::size_t>(m) * dim_),
+          "predict: candidates contain NaN or inf");
+  const double s2 = hp_.signal_variance;
+  if (n_ == 0) {  // prior
+    std::fill(mean, mean + m, hp_.mean);
+    if (variance) std::fill(variance, variance + m, s2);
+    return;
+  }
+  const int n = n_, d = dim_;
+  const int total_threads = resolve_threads(threads);
+  const int num_chunks = (m + kChunkRows - 1) / kChunkRows;
+  const int workers = std::min(total_threads, num_chunks);
+  std::vector<double> inv_l(d);
+  for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp_.lengthscales[k];
+  const double floor = kVarianceFloor * s2;
+  // One chunk per task; BLAS single-threaded inside the parallel region.
+  std::vector<std::vector<double>> scratch(workers);
+  BlasThreadScope blas_scope(workers > 1 ? 1 : total_threads);
+  parallel_for(num_chunks, workers, [&](int task, int worker) {
+    const int start = task * kChunkRows;
+    const int rows = std::min(kChunkRows, m - start);
+    std::vector<double>& buf = scratch[worker];
+    buf.resize(static_cast<std::size_t>(kChunkRows) * (n + d + 1));
+    double* kc = buf.data();
+    double* xs = kc + static_cast<std::size_t>(kChunkRows) * n;
+    double* sq = xs + static_cast<std::size_t>(kChunkRows) * d;
+    scale_inputs(xc + static_cast<std::size_t>(start) * d, rows, d,
+                 centre_.data(), inv_l.data(), xs, d, sq);
+    scipy_cblas_dgemm(RowMajor, NoTrans, Trans, rows, n, d, 1.0, xs, d,
+                      scaled_x_.data(), d, 0.0, kc, n);
+    for (int i = 0; i < rows; ++i)
+      matern::kernel_row(sq[i], scaled_sq_.data(),
+                         kc + static_cast<std::size_t>(i) * n, n, s2);
+    double* mu = mean + start;
+    scipy_cblas_dgemv(RowMajor, NoTrans, rows, n, 1.0, kc, n, alpha_.data(), 1,
+                      0.0, mu, 1);
+    for (int i = 0; i < rows; ++i) mu[i] += hp_.mean;
+    if (variance == nullptr) return;
+    scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, rows, n, 1.0,
+                      chol_.data(), n, kc, n);
+    for (int i = 0; i < rows; ++i) {
+      const double* v = kc + static_cast<std::size_t>(i) * n;
+      double s = 0.0;
+      for (int j = 0; j < n; ++j) s += v[j] * v[j];
+      variance[start + i] = std::max(s2 - s, floor);
+    }
+  });
+}
+
+void GaussianProcess::predict_mean(const double* xc, int m, double* mean,
+                                   int threads) const {
+  predict(xc, m, mean, nullptr, threads);
+}
+
+void GaussianProcess::add_points(const double* x, const double* y,
+                                 const double* reps, int k) {
+  require(k >= 0, "add_points: k must be >= 0");
+  if (k == 0) return;
+  validate_data(x, y, reps, k, dim_, "add_points");
+  if (n_ == 0) {
+    set_data(x, y, reps, k);
+    return;
+  }
+  const int n = n_, d = dim_, total = n + k;
+  const double s2 = hp_.signal_variance;
+  std::vector<double> reps_new(k, 1.0);
+  if (reps != nullptr) std::copy(reps, reps + k, reps_new.begin());
+
+  auto append_data = [&] {
+    x_.insert(x_.end(), x, x + static_cast<std::size_t>(k) * d);
+    y_.insert(y_.end(), y, y + k);
+    reps_.insert(reps_.end(), reps_new.begin(), reps_new.end());
+    n_ = total;
+  };
+
+  std::vector<double> inv_l(d), xs(static_cast<std::size_t>(k) * d), sq(k);
+  for (int j = 0; j < d; ++j) inv_l[j] = 1.0 / hp_.lengthscales[j];
+  scale_inputs(x, k, d, centre_.data(), inv_l.data(), xs.data(), d, sq.data());
+
+  // L21 = K21 L11^-T.
+  std::vector<double> l21(static_cast<std::size_t>(k) * n);
+  scipy_cblas_dgemm(RowMajor, NoTrans, Trans, k, n, d, 1.0, xs.data(), d,
+                    scaled_x_.data(), d, 0.0, l21.data(), n);
+  for (int i = 0; i < k; ++i)
+    matern::kernel_row(sq[i], scaled_sq_.data(),
+                       l21.data() + static_cast<std::size_t>(i) * n, n, s2);
+  solve_lower_rows(l21.data(), k);
+  // L22 = chol(K22 + noise + jitter - L21 L21^T).
+  std::vector<double> l22(static_cast<std::size_t>(k) * k, 0.0);
+  gram_lower(xs.data(), d, sq.data(), k, d, s2, l22.data(), nullptr);
+  for (int i = 0; i < k; ++i)
+    l22[static_cast<std::size_t>(i) * k + i] += noise_of(reps_new[i]) + jitter_;
+  scipy_cblas_dsyrk(RowMajor, Lower, NoTrans, k, n, -1.0, l21.data(), n, 1.0,
+                    l22.data(), k);
+  if (!cholesky_in_place(l22.data(), k)) {
+    // The extension lost positive definiteness (e.g. a near-duplicate with
+    // no jitter yet): refactorise from scratch, which adds jitter as needed.
+    append_data();
+    scaled_x_.insert(scaled_x_.end(), xs.begin(), xs.end());
+    scaled_sq_.insert(scaled_sq_.end(), sq.begin(), sq.end());
+    refactor();
+    return;
+  }
+
+  std::vector<double> chol(static_cast<std::size_t>(total) * total, 0.0);
+  for (int i = 0; i < n; ++i)
+    std::copy(chol_.begin() + static_cast<std::size_t>(i) * n,
+              chol_.begin() + static_cast<std::size_t>(i) * n + i + 1,
+              chol.begin() + static_cast<std::size_t>(i) * total);
+  for (int i = 0; i < k; ++i) {
+    double* row = chol.data() + static_cast<std::size_t>(n + i) * total;
+    std::copy(l21.begin() + static_cast<std::size_t>(i) * n,
+              l21.begin() + static_cast<std::size_t>(i + 1) * n, row);
+    std::copy(l22.begin() + static_cast<std::size_t>(i) * k,
+              l22.begin() + static_cast<std::size_t>(i) * k + i + 1, row + n);
+  }
+  // whitened = [z1; L22^-1 (y2 - m - L21 z1)], alpha = L^-T whitened.
+  std::vector<double> z2(k);
+  for (int i = 0; i < k; ++i) z2[i] = y[i] - hp_.mean;
+  scipy_cblas_dgemv(RowMajor, NoTrans, k, n, -1.0, l21.data(), n,
+                    whitened_.data(), 1, 1.0, z2.data(), 1);
+  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, k, l22.data(), k,
+                    z2.data(), 1);
+  whitened_.insert(whitened_.end(), z2.begin(), z2.end());
+  chol_.swap(chol);
+  append_data();
+  scaled_x_.insert(scaled_x_.end(), xs.begin(), xs.end());
+  scaled_sq_.insert(scaled_sq_.end(), sq.begin(), sq.end());
+  alpha_ = whitened_;
+  scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, total, chol_.data(), total,
+                    alpha_.data(), 1);
+  double quad = 0.0;
+  for (double v : whitened_) quad += v * v;
+  lml_ = -0.5 * quad - sum_log_diagonal(chol_.data(), total) -
+         0.5 * total * kLog2Pi;
+}
+
+}  // namespace hh

@@ -1,0 +1,66 @@
+"""helion_hybrid: fast autotuning for Helion kernels.
+
+The public API re-exports the private C++ extension ``helion_hybrid._core``
+through small Python wrappers that validate their inputs:
+
+* :class:`GaussianProcess` -- Matern-5/2 ARD Gaussian-process regression with
+  multi-fidelity (per-repetition) noise.
+* :class:`DiscreteSpace` with :class:`Ordinal`, :class:`Categorical` and
+  :class:`Boolean` dimensions -- discrete search spaces.
+* :func:`maximize_acquisition` -- a diverse batch of points maximising
+  log-EI / EI / UCB / EI per cost over a discrete space.
+"""
+
+from __future__ import annotations
+
+from ._openblas import preload_openblas
+
+preload_openblas()
+
+from . import _core  # noqa: E402
+from .acquisition import (  # noqa: E402
+    AcquisitionResult,
+    expected_improvement,
+    log_expected_improvement,
+    maximize_acquisition,
+    score_points,
+)
+from .gp import GaussianProcess, Hyperparameters, NotFittedError, merge_duplicates  # noqa: E402
+from .space import Boolean, Categorical, DiscreteSpace, Ordinal, PointSet  # noqa: E402
+
+__version__ = "0.1.0"
+
+
+def set_num_threads(threads: int) -> None:
+    """Set how many threads the C++ core uses when a call does not say.
+
+    Args:
+        threads: a positive thread count. BLAS inside the core's parallel
+            loops runs single-threaded, so this is the total.
+    """
+    _core.set_num_threads(int(threads))
+
+
+def get_num_threads() -> int:
+    """Return the core's default thread count."""
+    return int(_core.get_num_threads())
+
+
+__all__ = [
+    "AcquisitionResult",
+    "Boolean",
+    "Categorical",
+    "DiscreteSpace",
+    "GaussianProcess",
+    "Hyperparameters",
+    "NotFittedError",
+    "Ordinal",
+    "PointSet",
+    "expected_improvement",
+    "get_num_threads",
+    "log_expected_improvement",
+    "maximize_acquisition",
+    "merge_duplicates",
+    "score_points",
+    "set_num_threads",
+]
