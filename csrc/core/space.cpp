@@ -1,0 +1,264 @@
+// DiscreteSpace and PointSet. See space.hpp for the contract.
+#include "space.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <utility>
+
+namespace hh {
+
+namespace {
+
+// splitmix64: seeds xoshiro and mixes hashes. Fixed integer arithmetic, so a
+// seed gives the same samples on every platform and standard library (std::
+// distributions are implementation-defined, hence not used).
+inline std::uint64_t splitmix64(std::uint64_t* state) {
+  std::uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+inline std::uint64_t rotl(std::uint64_t x, int k) {
+  return (x << k) | (x >> (64 - k));
+}
+
+// xoshiro256** (Blackman & Vigna).
+class Xoshiro256 {
+ public:
+  explicit Xoshiro256(std::uint64_t seed) {
+    std::uint64_t sm = seed;
+    for (auto& w : s_) w = splitmix64(&sm);
+  }
+  std::uint64_t next() {
+    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
+    const std::uint64_t t = s_[1] << 17;
+    s_[2] ^= s_[0];
+    s_[3] ^= s_[1];
+    s_[1] ^= s_[2];
+    s_[0] ^= s_[3];
+    s_[2] ^= t;
+    s_[3] = rotl(s_[3], 45);
+    return result;
+  }
+  // Exactly uniform integer in [0, k): Lemire's multiply-shift with
+  // rejection (no bias, almost never a division), on 32-bit halves of the
+  // 64-bit outputs (high half first). Portable: only 64-bit products.
+  std::uint32_t below(std::uint32_t k) {
+    if (k <= 1) return 0;
+    std::uint64_t m = static_cast<std::uint64_t>(next32()) * k;
+    std::uint32_t low = static_cast<std::uint32_t>(m);
+    if (low < k) {
+      const std::uint32_t threshold = (0u - k) % k;
+      while (low < threshold) {
+        m = static_cast<std::uint64_t>(next32()) * k;
+        low = static_cast<std::uint32_t>(m);
+      }
+    }
+    return static_cast<std::uint32_t>(m >> 32);
+  }
+
+ private:
+  std::uint32_t next32() {
+    if (have_low_) {
+      have_low_ = false;
+      return low_;
+    }
+    const std::uint64_t r = next();
+    low_ = static_cast<std::uint32_t>(r);
+    have_low_ = true;
+    return static_cast<std::uint32_t>(r >> 32);
+  }
+  std::uint64_t s_[4];
+  std::uint32_t low_ = 0;
+  bool have_low_ = false;
+};
+
+const char* kind_name(DimensionKind kind) {
+  switch (kind) {
+    case DimensionKind::Ordinal: return "ordinal";
+    case DimensionKind::Categorical: return "categorical";
+    case DimensionKind::Boolean: return "boolean";
+  }
+  return "unknown";
+}
+
+std::string dim_label(const Dimension& d, std::size_t i) {
+  std::string s = "dimension " + std::to_string(i);
+  if (!d.name.empty()) s += " ('" + d.name + "')";
+  return s;
+}
+
+}  // namespace
+
+DiscreteSpace::DiscreteSpace(std::vector<Dimension> dims) : dims_(std::move(dims)) {
+  // A space with no dimension has one (empty) point and no features; nothing
+  // downstream (GP with dim 0, neighbours) makes sense for it, so refuse it.
+  if (dims_.empty()) {
+    throw std::invalid_argument("a DiscreteSpace needs at least one dimension");
+  }
+  feature_offset_.resize(dims_.size());
+  num_features_ = 0;
+  for (std::size_t i = 0; i < dims_.size(); ++i) {
+    const Dimension& d = dims_[i];
+    const int k = d.levels();
+    switch (d.kind) {
+      case DimensionKind::Ordinal:
+        if (k < 1) throw std::invalid_argument(dim_label(d, i) + ": an ordinal dimension needs at least one value");
+        for (int j = 0; j < k; ++j) {
+          if (!std::isfinite(d.values[j])) {
+            throw std::invalid_argument(dim_label(d, i) + ": ordinal value " + std::to_string(j) + " is not finite");
+          }
+          if (j > 0 && !(d.values[j] > d.values[j - 1])) {
+            throw std::invalid_argument(dim_label(d, i) + ": ordinal values must be strictly increasing (value " +
+                                        std::to_string(j) + " is not greater than value " + std::to_string(j - 1) + ")");
+          }
+        }
+        feature_offset_[i] = num_features_;
+        num_features_ += 1;
+        break;
+      case DimensionKind::Categorical:
+        if (k < 1) throw std::invalid_argument(dim_label(d, i) + ": a categorical dimension needs at least one level");
+        feature_offset_[i] = num_features_;
+        num_features_ += k;
+        break;
+      case DimensionKind::Boolean:
+        if (k != 2) {
+          throw std::invalid_argument(dim_label(d, i) + ": a boolean dimension has exactly 2 levels, got " +
+                                      std::to_string(k));
+        }
+        feature_offset_[i] = num_features_;
+        num_features_ += 1;
+        break;
+      default:
+        throw std::invalid_argument(dim_label(d, i) + ": unknown dimension kind " +
+                                    std::to_string(static_cast<int>(d.kind)));
+    }
+    if (k > std::numeric_limits<std::int32_t>::max()) {
+      throw std::invalid_argument(dim_label(d, i) + ": too many levels");
+    }
+  }
+}
+
+double DiscreteSpace::log10_size() const {
+  double s = 0.0;
+  for (const auto& d : dims_) s += std::log10(static_cast<double>(d.levels()));
+  return s;
+}
+
+void DiscreteSpace::sample(std::uint64_t seed, int count, std::int32_t* out) const {
+  if (count < 0) throw std::invalid_argument("sample: count must be >= 0");
+  Xoshiro256 rng(seed);
+  const int nd = num_dims();
+  for (long long i = 0; i < count; ++i) {
+    std::int32_t* row = out + i * nd;
+    for (int j = 0; j < nd; ++j) {
+      row[j] = static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(dims_[j].levels())));
+    }
+  }
+}
+
+void DiscreteSpace::features(const std::int32_t* points, int count, double* out) const {
+  static const double kInvSqrt2 = 1.0 / std::sqrt(2.0);
+  const int nd = num_dims();
+  const int nf = num_features_;
+  for (long long i = 0; i < count; ++i) {
+    const std::int32_t* p = points + i * nd;
+    double* f = out + i * nf;
+    for (int j = 0; j < nd; ++j) {
+      const Dimension& d = dims_[j];
+      double* fj = f + feature_offset_[j];
+      switch (d.kind) {
+        case DimensionKind::Ordinal: {
+          const double lo = d.values.front(), hi = d.values.back();
+          // A single-level ordinal is constant: feature 0 (no 0/0).
+          fj[0] = hi > lo ? (d.values[p[j]] - lo) / (hi - lo) : 0.0;
+          break;
+        }
+        case DimensionKind::Categorical:
+          // Scaled one-hot: two different levels are at Euclidean distance 1,
+          // the same as the two ends of an ordinal or the two booleans.
+          for (int c = 0; c < d.levels(); ++c) fj[c] = 0.0;
+          fj[p[j]] = kInvSqrt2;
+          break;
+        case DimensionKind::Boolean:
+          fj[0] = p[j] ? 1.0 : 0.0;
+          break;
+      }
+    }
+  }
+}
+
+void DiscreteSpace::neighbours(const std::int32_t* point, std::vector<std::int32_t>* out) const {
+  const int nd = num_dims();
+  auto push = [&](int j, std::int32_t level) {
+    const std::size_t base = out->size();
+    out->insert(out->end(), point, point + nd);
+    (*out)[base + j] = level;
+  };
+  for (int j = 0; j < nd; ++j) {
+    const Dimension& d = dims_[j];
+    const std::int32_t v = point[j];
+    switch (d.kind) {
+      case DimensionKind::Ordinal:
+        if (v > 0) push(j, v - 1);
+        if (v + 1 < d.levels()) push(j, v + 1);
+        break;
+      case DimensionKind::Categorical:
+        for (int c = 0; c < d.levels(); ++c) {
+          if (c != v) push(j, c);
+        }
+        break;
+      case DimensionKind::Boolean:
+        push(j, v ? 0 : 1);
+        break;
+    }
+  }
+}
+
+void DiscreteSpace::validate(const std::int32_t* points, int count) const {
+  const int nd = num_dims();
+  for (long long i = 0; i < count; ++i) {
+    for (int j = 0; j < nd; ++j) {
+      const std::int32_t v = points[i * nd + j];
+      const int k = dims_[j].levels();
+      if (v < 0 || v >= k) {
+        throw std::invalid_argument("point " + std::to_string(i) + ": index " + std::to_string(v) + " out of range [0, " +
+                                    std::to_string(k) + ") for " + kind_name(dims_[j].kind) + " " +
+                                    dim_label(dims_[j], static_cast<std::size_t>(j)));
+      }
+    }
+  }
+}
+
+std::uint64_t DiscreteSpace::hash(const std::int32_t* point) const {
+  // Two indices per 64-bit word, one multiply-xorshift round per word and a
+  // splitmix64 finaliser: fixed integer arithmetic, so the same on every
+  // platform, and short (the maximiser hashes every pool point).
+  const int nd = num_dims();
+  std::uint64_t h = 0x243F6A8885A308D3ull ^ (static_cast<std::uint64_t>(nd) * 0x9E3779B97F4A7C15ull);
+  int j = 0;
+  for (; j + 2 <= nd; j += 2) {
+    const std::uint64_t w = static_cast<std::uint32_t>(point[j]) |
+                            (static_cast<std::uint64_t>(static_cast<std::uint32_t>(point[j + 1])) << 32);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  if (j < nd) {
+    h = (h ^ static_cast<std::uint32_t>(point[j])) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  return splitmix64(&h);
+}
+
+std::string PointSet::key(const std::int32_t* point) const {
+  return std::string(reinterpret_cast<const char*>(point), sizeof(std::int32_t) * static_cast<std::size_t>(num_dims_));
+}
+
+void PointSet::insert(const std::int32_t* point) { keys_.insert(key(point)); }
+
+bool PointSet::contains(const std::int32_t* point) const { return keys_.count(key(point)) != 0; }
+
+}  // namespace hh
