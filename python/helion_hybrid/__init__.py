@@ -31,6 +31,26 @@ from .space import Boolean, Categorical, DiscreteSpace, Ordinal, PointSet  # noq
 __version__ = "0.1.0"
 
 
+def _register_with_helion() -> bool:
+    """Register the searches with Helion when it is installed."""
+    try:
+        import helion.autotuner  # noqa: F401
+    except ImportError:
+        return False
+    from .registration import register
+
+    register()
+    return True
+
+
+HELION_AVAILABLE = _register_with_helion()
+if HELION_AVAILABLE:
+    from ._search_base import last_search  # noqa: E402
+    from .hybrid_search import HybridSearch  # noqa: E402
+    from .mfbo_search import MultiFidelityBayesianSearch  # noqa: E402
+    from .registration import hybrid_autotuner_fn, mfbo_autotuner_fn  # noqa: E402
+
+
 def set_num_threads(threads: int) -> None:
     """Set how many threads the C++ core uses when a call does not say.
 
@@ -47,6 +67,7 @@ def get_num_threads() -> int:
 
 
 __all__ = [
+    "HELION_AVAILABLE",
     "AcquisitionResult",
     "Boolean",
     "Categorical",

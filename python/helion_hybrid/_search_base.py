@@ -1,0 +1,362 @@
+"""Machinery shared by the multi-fidelity Helion searches.
+
+A search here keeps one :class:`Observation` per distinct Helion ``Config``
+it has tried: where it sits in the discrete space, its Helion population
+member, and every timing sample. It evaluates configs through Helion's own
+compile pipeline with :class:`~helion_hybrid.timing.MultiFidelityBenchmarkProvider`
+(first timing at a chosen number of repetitions), re-times compiled configs at
+higher fidelity without recompiling, and fits the Gaussian-process models the
+searches steer by:
+
+* objective: log of the median kernel time of every config that ran, with
+  the number of samples as repetitions (a 5-sample median counts less than a
+  50-sample one);
+* feasibility: 1 for configs that ran correctly, 0 for those that failed to
+  compile, timed out or failed the accuracy check.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+import time
+from typing import TYPE_CHECKING, Any, Sequence
+
+import numpy as np
+import numpy.typing as npt
+from helion.autotuner.base_search import PopulationBasedSearch, PopulationMember
+
+from .gp import GaussianProcess
+from .helion_space import HelionConfigSpace
+from .space import PointSet
+from .timing import MultiFidelityBenchmarkProvider, TimingRecord
+
+if TYPE_CHECKING:
+    from helion.autotuner.config_generation import FlatConfig
+    from helion.runtime.config import Config
+
+FAILURE_STATUSES = ("error", "timeout", "accuracy_error", "peer_compilation_fail", "filtered", "source_rejected")
+
+
+@dataclasses.dataclass
+class Observation:
+    """One distinct config the search has tried."""
+
+    config: Config
+    point: npt.NDArray[np.int32]
+    member: PopulationMember
+    record: TimingRecord | None
+    phase: str
+    status: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "deduplicated") and math.isfinite(self.median)
+
+    @property
+    def samples(self) -> list[float]:
+        return [] if self.record is None else self.record.samples
+
+    @property
+    def median(self) -> float:
+        if self.record is not None and self.record.samples:
+            return self.record.median
+        return float(self.member.perf)  # e.g. a source-deduplicated config
+
+    @property
+    def repetitions(self) -> int:
+        return max(1, len(self.samples))
+
+
+class SearchCounters:
+    """Counters that add up: configs timed per phase and fidelity, failures
+    by kind, and seconds spent compiling, timing and modelling."""
+
+    def __init__(self) -> None:
+        self.timed: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
+        self.retimed: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
+        self.failures: collections.Counter[str] = collections.Counter()
+        self.invalid_configs = 0
+        self.duplicate_proposals = 0
+        self.seconds: collections.Counter[str] = collections.Counter()
+        self.model_fits = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain dict for logs and JSON."""
+        return {
+            "configs_timed": {phase: dict(sorted(c.items())) for phase, c in self.timed.items()},
+            "configs_retimed": {phase: dict(sorted(c.items())) for phase, c in self.retimed.items()},
+            "configs_timed_total": sum(sum(c.values()) for c in self.timed.values()),
+            "failures": dict(self.failures),
+            "invalid_configs": self.invalid_configs,
+            "duplicate_proposals": self.duplicate_proposals,
+            "model_fits": self.model_fits,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
+        }
+
+    def summary(self) -> str:
+        """One log line."""
+        d = self.as_dict()
+        timed = ", ".join(
+            f"{phase} " + "+".join(f"{n}@{r}" for r, n in per.items()) for phase, per in d["configs_timed"].items()
+        )
+        retimed = ", ".join(
+            f"{phase} " + "+".join(f"{n}@{r}" for r, n in per.items()) for phase, per in d["configs_retimed"].items()
+        )
+        seconds = ", ".join(f"{k} {v:.1f}s" for k, v in d["seconds"].items())
+        failures = ", ".join(f"{k} {v}" for k, v in d["failures"].items()) or "none"
+        return (
+            f"configs timed (count@repetitions): {timed or 'none'}; re-timed: {retimed or 'none'}; "
+            f"failures: {failures}; invalid {d['invalid_configs']}; time: {seconds}"
+        )
+
+
+_last_search: MultiFidelitySearchBase | None = None
+
+
+def last_search() -> MultiFidelitySearchBase | None:
+    """The most recently constructed HybridSearch / MultiFidelityBayesianSearch
+    in this process (e.g. to read ``counters_dict()`` after ``kernel(*args)``
+    autotuned through ``HELION_AUTOTUNER``), or None. One search is kept
+    alive for this; the next one replaces it."""
+    return _last_search
+
+
+class MultiFidelitySearchBase(PopulationBasedSearch):
+    """Base for searches that time configs at several fidelities and steer
+    with Gaussian-process models (see the module docstring)."""
+
+    def __init__(self, kernel: Any, args: Sequence[object], *, finishing_rounds: int = 0) -> None:
+        global _last_search
+        super().__init__(kernel, args, finishing_rounds=finishing_rounds)
+        _last_search = self
+        # PopulationBasedSearch does not forward benchmark_provider_cls; the
+        # provider is built from this attribute in _prepare().
+        self._benchmark_provider_cls = MultiFidelityBenchmarkProvider
+        self.bridge = HelionConfigSpace(self.config_gen)
+        self.observations: dict[Config, Observation] = {}
+        self.tried = PointSet(self.bridge.num_dims)
+        self.counters = SearchCounters()
+        self._objective_model: GaussianProcess | None = None
+        self._feasibility_model: GaussianProcess | None = None
+
+    # -- seeds -------------------------------------------------------------------
+    @property
+    def seed(self) -> int:
+        """The autotune random seed (Helion's setting), for every random source."""
+        seed = self.settings.autotune_random_seed
+        return int(seed) % (2**62) if seed is not None else 0
+
+    def derived_seed(self, *salt: int) -> int:
+        """A deterministic seed per use, derived from the autotune seed."""
+        value = self.seed
+        for s in salt:
+            value = (value * 1_000_003 + int(s) + 1) % (2**62)
+        return value
+
+    @property
+    def provider(self) -> MultiFidelityBenchmarkProvider:
+        provider = self.benchmark_provider
+        assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
+        return provider
+
+    def counters_dict(self) -> dict[str, Any]:
+        """Counters as a dict (configs per phase/fidelity, failures, seconds)."""
+        return self.counters.as_dict()
+
+    # -- evaluation --------------------------------------------------------------
+    def evaluate_flats(self, flats: Sequence[FlatConfig], repetitions: int, phase: str) -> list[Observation]:
+        """Compile and time new configs at ``repetitions``; skip invalid and
+        already-tried ones. Returns the new observations (failed included)."""
+        members: list[PopulationMember] = []
+        points: list[npt.NDArray[np.int32]] = []
+        seen: set[Any] = set()
+        for flat in flats:
+            proposed = self.bridge.encode(flat)
+            member = self.make_unbenchmarked(list(flat))
+            if member is None:
+                self.counters.invalid_configs += 1
+                self.tried.add(proposed[None, :])
+                continue
+            if member.config in self.observations or member.config in seen:
+                self.counters.duplicate_proposals += 1
+                self.tried.add(proposed[None, :])
+                continue
+            seen.add(member.config)
+            members.append(member)
+            points.append(proposed)
+        if not members:
+            return []
+        self.provider.repetitions = int(repetitions)
+        start = time.perf_counter()
+        self.benchmark_population(members, desc=f"{type(self).__name__} {phase}", raise_if_no_viable_config=False)
+        elapsed = time.perf_counter() - start
+        new: list[Observation] = []
+        check = timing = 0.0
+        for member, proposed in zip(members, points):
+            record = self.provider.records.get(member.config)
+            status = member.status
+            if record is not None and record.status != "ok":
+                status = record.status
+            if record is not None:
+                check += record.check_seconds
+                timing += record.timing_seconds
+            # Helion may canonicalise the config: learn at the point it became.
+            point = self.bridge.encode(member.flat_values)
+            self.tried.add(np.stack([proposed, point]))
+            obs = Observation(member.config, point, member, record, phase, status)
+            self.observations[member.config] = obs
+            new.append(obs)
+            if obs.ok:
+                self.counters.timed[phase][int(repetitions)] += 1
+            else:
+                self.counters.failures[status if status in FAILURE_STATUSES else "error"] += 1
+        self.counters.seconds["compile"] += max(0.0, elapsed - check - timing)
+        self.counters.seconds["accuracy_check"] += check
+        self.counters.seconds["timing"] += timing
+        return new
+
+    def retime_to(self, observations: Sequence[Observation], repetitions: int, phase: str) -> None:
+        """Top each ok observation up to ``repetitions`` samples in total
+        (re-timing the compiled kernel; no recompile)."""
+        start = time.perf_counter()
+        for obs in observations:
+            missing = int(repetitions) - len(obs.samples)
+            if not obs.ok or obs.record is None or missing <= 0:
+                continue
+            record = self.provider.retime(obs.config, missing)
+            if record.status != "ok":
+                obs.status = record.status
+                obs.member.perfs.append(math.inf)
+                obs.member.status = "error"
+                self.counters.failures["error"] += 1
+                continue
+            obs.member.perfs.append(record.median)
+            self.counters.retimed[phase][int(repetitions)] += 1
+            if record.median < self.best_perf_so_far:
+                self.best_perf_so_far = record.median
+        self.counters.seconds["timing"] += time.perf_counter() - start
+
+    def successful(self) -> list[Observation]:
+        """Observations that ran correctly, fastest (by median) first."""
+        return sorted((o for o in self.observations.values() if o.ok), key=lambda o: o.median)
+
+    # -- models ----------------------------------------------------------------
+    def fit_models(self) -> GaussianProcess | None:
+        """Refit the objective (and, when there are failures, feasibility)
+        models on everything observed. Returns the objective model, or None
+        with fewer than two successful configs."""
+        start = time.perf_counter()
+        ok = self.successful()
+        if len(ok) < 2:
+            return None
+        X = self.bridge.space.features(np.stack([o.point for o in ok]))
+        y = np.log(np.array([o.median for o in ok]))
+        reps = np.array([o.repetitions for o in ok], dtype=np.float64)
+        if self._objective_model is None:
+            self._objective_model = GaussianProcess(seed=self.derived_seed(1), restarts=2)
+        self._objective_model.fit(X, y, repetitions=reps)
+        failed = [o for o in self.observations.values() if not o.ok]
+        if failed:
+            every = ok + failed
+            Xf = self.bridge.space.features(np.stack([o.point for o in every]))
+            labels = np.array([1.0] * len(ok) + [0.0] * len(failed))
+            if self._feasibility_model is None:
+                self._feasibility_model = GaussianProcess(seed=self.derived_seed(2), restarts=1)
+            self._feasibility_model.fit(Xf, labels)
+        self.counters.model_fits += 1
+        self.counters.seconds["model"] += time.perf_counter() - start
+        return self._objective_model
+
+    @property
+    def feasibility_model(self) -> GaussianProcess | None:
+        """The current feasibility model (None until a config has failed)."""
+        return self._feasibility_model
+
+    def predict(self, points: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Objective model's posterior (log ms) at points."""
+        assert self._objective_model is not None
+        start = time.perf_counter()
+        result = self._objective_model.predict(self.bridge.space.features(points))
+        self.counters.seconds["model"] += time.perf_counter() - start
+        return result
+
+    # -- initial design ------------------------------------------------------------
+    def initial_design_flats(self, count: int) -> list[FlatConfig]:
+        """Helion's default config, the user's and the compiler's seed
+        configs, then a space-filling (greedy maximin) fill up to ``count``."""
+        gen = self.config_gen
+        flats: list[FlatConfig] = [gen.default_flat()]
+        seeds = list(gen.user_seed_flat_config_pairs(self.settings.autotune_seed_configs or (), self.log))
+        seeds += list(gen.seed_flat_config_pairs(self.log))
+        for flat, _config in seeds:
+            if not any(flat == f for f in flats):
+                flats.append(flat)
+        fill = count - len(flats)
+        if fill > 0:
+            chosen = self.bridge.encode_many(flats)
+            pool = self.bridge.space.sample(max(64 * fill, 2048), seed=self.derived_seed(3))
+            flats += [self.bridge.decode(p) for p in maximin_selection(self.bridge.space.features(pool), pool, self.bridge.space.features(chosen), fill)]
+        return flats
+
+    def neighbour_flats(self, base: FlatConfig) -> list[FlatConfig]:
+        """Helion PatternSearch's moves: every radius-1 change of one
+        non-overridden slot, plus every pair of block-size changes."""
+        gen = self.config_gen
+        overridden = gen.overridden_flat_indices
+        candidates = [
+            spec.pattern_neighbors(base[i]) if i not in overridden else [] for i, spec in enumerate(gen.flat_spec)
+        ]
+        neighbours: list[FlatConfig] = []
+        for i, values in enumerate(candidates):
+            for value in values:
+                flat = [*base]
+                flat[i] = value
+                neighbours.append(flat)
+        blocks = [i for i in gen.block_size_indices if i not in overridden]
+        for pos, first in enumerate(blocks):
+            for second in blocks[pos + 1 :]:
+                for a in candidates[first]:
+                    for b in candidates[second]:
+                        flat = [*base]
+                        flat[first], flat[second] = a, b
+                        neighbours.append(flat)
+        return neighbours
+
+    def finish(self) -> Config:
+        """Hand every measured member to Helion's shared final re-timing and
+        selection (``_finalize``), after logging the counters."""
+        from helion import exc
+
+        ok = self.successful()
+        if not ok:
+            raise exc.NoConfigFound
+        self.population = [o.member for o in ok]
+        self.log(f"{type(self).__name__} counters: {self.counters.summary()}")
+        return self._finalize()
+
+
+def maximin_selection(
+    pool_features: npt.NDArray[np.float64],
+    pool_points: npt.NDArray[np.int32],
+    chosen_features: npt.NDArray[np.float64],
+    count: int,
+) -> list[npt.NDArray[np.int32]]:
+    """Greedy maximin design: repeatedly take the pool point farthest from
+    everything chosen so far (a space-filling set)."""
+    if count <= 0 or len(pool_points) == 0:
+        return []
+    distance = np.full(len(pool_points), np.inf)
+    for feature in chosen_features:
+        distance = np.minimum(distance, np.sum((pool_features - feature) ** 2, axis=1))
+    picked: list[npt.NDArray[np.int32]] = []
+    for _ in range(min(count, len(pool_points))):
+        index = int(np.argmax(distance))
+        if distance[index] <= 0:
+            break
+        picked.append(pool_points[index])
+        distance = np.minimum(distance, np.sum((pool_features - pool_features[index]) ** 2, axis=1))
+    return picked
+
+

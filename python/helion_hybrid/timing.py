@@ -1,0 +1,201 @@
+"""Multi-fidelity timing of Helion configs.
+
+Helion times every config it benchmarks in a fixed ~50 ms window
+(``do_bench(warmup=1, rep=50)``), whatever the kernel's speed. Here a
+config's fidelity is the number of timed repetitions: the first timing of a
+config takes exactly ``repetitions`` calls, each timed on its own after an L2
+flush (device events on a GPU, as Triton's ``do_bench`` does; wall clock
+elsewhere), so the numbers are comparable with Helion's, and a config compiled once can be re-timed at
+a higher fidelity later without recompiling. Every sample is kept. Helion's
+accuracy check runs once per config, on its first timing.
+
+:class:`MultiFidelityBenchmarkProvider` plugs into a Helion search through
+``search._benchmark_provider_cls`` and keeps Helion's compile pipeline
+(parallel precompile, timeouts, source de-duplication) unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+import statistics
+import time
+from typing import Any, Callable, Sequence
+
+from helion.autotuner import benchmark_provider as _bp
+from helion.autotuner import benchmarking as _benchmarking
+from helion.autotuner.benchmarking import do_bench, do_bench_generic
+
+DEFAULT_REPETITIONS = 5
+
+
+@dataclasses.dataclass
+class TimingRecord:
+    """Everything measured for one config.
+
+    Attributes:
+        samples: every timed repetition, in ms, across all fidelities.
+        status: ``ok``, ``error`` (failed to run), ``accuracy_error``.
+        check_seconds: wall time of the first call and the accuracy check.
+        timing_seconds: wall time spent in timed repetitions.
+    """
+
+    samples: list[float] = dataclasses.field(default_factory=list)
+    status: str = "ok"
+    check_seconds: float = 0.0
+    timing_seconds: float = 0.0
+    bench_fn: Callable[..., object] | None = None
+
+    @property
+    def median(self) -> float:
+        """Median of all samples (inf when there are none or it failed)."""
+        if self.status != "ok" or not self.samples:
+            return math.inf
+        return float(statistics.median(self.samples))
+
+
+def _uses_cuda(args: Sequence[object]) -> bool:
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - helion needs torch
+        return False
+    return any(isinstance(a, torch.Tensor) and a.is_cuda for a in args)
+
+
+def _event_samples(call: Callable[[], object], repetitions: int) -> list[float]:
+    """Device-event timing of each call (Triton's do_bench without the
+    adaptive repeat count): flush L2, record, call, record."""
+    from triton import runtime
+
+    driver = runtime.driver.active
+    device = driver.get_device_interface()
+    cache = driver.get_empty_cache_for_benchmark()
+    starts = [device.Event(enable_timing=True) for _ in range(repetitions)]
+    ends = [device.Event(enable_timing=True) for _ in range(repetitions)]
+    for start, end in zip(starts, ends):
+        driver.clear_cache(cache)
+        start.record()
+        call()
+        end.record()
+    device.synchronize()
+    return [float(start.elapsed_time(end)) for start, end in zip(starts, ends)]
+
+
+def _wall_clock_samples(call: Callable[[], object], repetitions: int) -> list[float]:
+    """Wall-clock timing of each call, for devices without event timers."""
+    make_clearer = getattr(_benchmarking, "_make_l2_cache_clearer", None)
+    clear_l2 = make_clearer() if make_clearer is not None else (lambda: None)
+    samples = []
+    for _ in range(repetitions):
+        clear_l2()
+        _bp.synchronize_device()
+        start = time.perf_counter()
+        call()
+        _bp.synchronize_device()
+        samples.append((time.perf_counter() - start) * 1000.0)
+    return samples
+
+
+class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
+    """Helion's local benchmark provider with a settable number of timed
+    repetitions for each config's first timing.
+
+    Set :attr:`repetitions` before ``benchmark_population``; read results from
+    :attr:`records` (keyed by ``Config``); re-time with :meth:`retime`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.repetitions = DEFAULT_REPETITIONS
+        self.records: dict[Any, TimingRecord] = {}
+
+    # -- timing ---------------------------------------------------------------
+    def _time(self, bench_fn: Callable[..., object], args: Sequence[object], repetitions: int) -> list[float]:
+        """``repetitions`` samples in ms, one per call, each after an L2
+        flush as Helion's own timers do."""
+        call = functools.partial(bench_fn, *args)
+        backend = getattr(self.config_spec, "backend", None)
+        custom = backend.get_do_bench() if backend is not None else None
+        if custom not in (None, do_bench, do_bench_generic):
+            # A backend-specific timer (e.g. Metal) only reports aggregates.
+            return [float(custom(call, warmup=1, rep=50, return_mode="median"))]
+        if _uses_cuda(args):
+            return _event_samples(call, repetitions)
+        return _wall_clock_samples(call, repetitions)
+
+    def _working_args(self) -> Sequence[object]:
+        if len(self.mutated_arg_indices) > 0:
+            return _bp._clone_args(
+                self.args, self.kernel.env.process_group_name, idx_to_clone=self.mutated_arg_indices
+            )
+        return self.args
+
+    def _benchmark_function(self, config: Any, fn: Any, *, effective_source_hash: str | None = None) -> float:
+        """First timing of a compiled config: run once, check accuracy, then
+        time ``self.repetitions`` calls. Failures return inf, never raise
+        (a bad config must not abort the search), except for unrecoverable
+        device errors, which Helion raises too."""
+        self._autotune_metrics.num_configs_tested += 1
+        record = TimingRecord()
+        self.records[config] = record
+        args = self._working_args()
+        start = time.perf_counter()
+        try:
+            _bp.synchronize_device()
+            output = fn(*args)
+            _bp.synchronize_device()
+            if self.settings.autotune_accuracy_check and not self._validate_against_baseline(config, output, args):
+                self._record_accuracy_failure(config)
+                record.status = "accuracy_error"
+                record.check_seconds = time.perf_counter() - start
+                return math.inf
+            with _bp._searching_candidates():
+                bench_fn = self.kernel.bench_compile_config(config, allow_print=False)
+            bench_fn(*args)
+            _bp.synchronize_device()
+            record.bench_fn = bench_fn
+            timed_from = time.perf_counter()
+            record.check_seconds = timed_from - start
+            record.samples.extend(self._time(bench_fn, args, self.repetitions))
+            record.timing_seconds = time.perf_counter() - timed_from
+            return record.median
+        except Exception as error:
+            error.__traceback__ = None
+            record.status = "error"
+            record.check_seconds = time.perf_counter() - start
+            if _bp.match_unrecoverable_runtime_error(error):
+                raise
+            log = self.log.debug if self.settings.autotune_ignore_errors else self.log.warning
+            log(f"Config failed to run, skipped: {type(error).__name__}: {error}")
+            self._record_compile_failure(config)
+            return math.inf
+        finally:
+            clear = getattr(self, "_clear_jit_fast_path_caches", None)
+            if clear is not None:
+                clear(fn)
+
+    def retime(self, config: Any, repetitions: int) -> TimingRecord:
+        """Add ``repetitions`` samples to an already timed config (no
+        recompilation). A failure marks the record ``error``.
+
+        Raises:
+            KeyError: if the config was never timed by this provider.
+        """
+        record = self.records[config]
+        if record.status != "ok" or record.bench_fn is None:
+            return record
+        start = time.perf_counter()
+        try:
+            args = self._working_args()
+            record.bench_fn(*args)  # warm: another config ran in between
+            _bp.synchronize_device()
+            record.samples.extend(self._time(record.bench_fn, args, repetitions))
+        except Exception as error:
+            error.__traceback__ = None
+            if _bp.match_unrecoverable_runtime_error(error):
+                raise
+            self.log.warning(f"Re-timing failed, config dropped: {type(error).__name__}: {error}")
+            record.status = "error"
+        record.timing_seconds += time.perf_counter() - start
+        return record

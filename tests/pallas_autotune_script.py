@@ -1,0 +1,87 @@
+"""Autotune a real Helion kernel on the Pallas backend in interpret mode
+(CPU) through HELION_AUTOTUNER, then print one JSON line with the result.
+
+Usage: python pallas_autotune_script.py KERNEL   (add | matmul | softmax)
+The caller sets HELION_AUTOTUNER and the other HELION_* variables.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import helion
+import helion.language as hl
+import torch
+
+import helion_hybrid
+
+
+@helion.kernel(static_shapes=True)
+def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in hl.tile(out.size()):
+        out[tile] = x[tile] + y[tile]
+    return out
+
+
+@helion.kernel(static_shapes=True)
+def matmul(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    m, k = x.size()
+    _, n = y.size()
+    out = torch.empty([m, n], dtype=x.dtype, device=x.device)
+    for tile_m, tile_n in hl.tile([m, n]):
+        acc = hl.zeros([tile_m, tile_n], dtype=torch.float32)
+        for tile_k in hl.tile(k):
+            acc = torch.addmm(acc, x[tile_m, tile_k], y[tile_k, tile_n])
+        out[tile_m, tile_n] = acc.to(x.dtype)
+    return out
+
+
+@helion.kernel(static_shapes=True)
+def softmax(x: torch.Tensor) -> torch.Tensor:
+    n, _m = x.size()
+    out = torch.empty_like(x)
+    for tile_n in hl.tile(n):
+        out[tile_n, :] = torch.nn.functional.softmax(x[tile_n, :], dim=1)
+    return out
+
+
+def main() -> None:
+    name = sys.argv[1]
+    torch.manual_seed(0)
+    if name == "add":
+        kernel, args, reference = add, (torch.randn(32, 32), torch.randn(32, 32)), lambda a, b: a + b
+    elif name == "matmul":
+        kernel, args, reference = matmul, (torch.randn(64, 64), torch.randn(64, 64)), lambda a, b: a @ b
+    else:
+        kernel, args, reference = softmax, (torch.randn(32, 64),), lambda a: torch.softmax(a, -1)
+    start = time.perf_counter()
+    out = kernel(*args)  # autotunes through HELION_AUTOTUNER
+    wall = time.perf_counter() - start
+    fresh = [torch.randn_like(a) for a in args]
+    search = helion_hybrid.last_search()
+    bound = kernel.bind(args)
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "search": type(search).__name__ if search is not None else None,
+                "wall_s": wall,
+                "max_error": float((out - reference(*args)).abs().max()),
+                "max_error_fresh_inputs": float((kernel(*fresh) - reference(*fresh)).abs().max()),
+                "config": repr(bound._config) if hasattr(bound, "_config") else None,
+                "counters": search.counters_dict() if search is not None else None,
+                "observations": len(search.observations) if search is not None else None,
+                "log": [
+                    {"status": o.status, "samples": len(o.samples), "phase": o.phase}
+                    for o in (search.observations.values() if search is not None else [])
+                ],
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
