@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from helion.autotuner.config_generation import FlatConfig
     from helion.runtime.config import Config
 
+# The largest elements-per-thread Helion's random sampler draws (it draws
+# PowerOfTwoFragment(1, 2048) in ConfigGeneration.random_flat).
+MAX_ELEMENTS_PER_THREAD = 2048
+
 FAILURE_STATUSES = ("error", "timeout", "accuracy_error", "peer_compilation_fail", "filtered", "source_rejected")
 
 
@@ -66,7 +70,8 @@ class Observation:
 
     @property
     def repetitions(self) -> int:
-        return max(1, len(self.samples))
+        """Timed repetitions behind the median (the fidelity reached)."""
+        return max(1, self.record.repetitions if self.record is not None else 1)
 
 
 class SearchCounters:
@@ -217,12 +222,27 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         self.counters.seconds["timing"] += timing
         return new
 
+    def propose(self, points: npt.NDArray[np.int32]) -> list[FlatConfig]:
+        """Flat configs for points the acquisition chose. Each point is
+        marked tried (never proposed again) and its tiles are shrunk the way
+        Helion's own random sampler shrinks them (``shrink_config`` at its
+        most generous elements-per-thread): tiles far beyond what the warps
+        can hold fail or hang the compiler, and one hung compile costs more
+        than a whole batch."""
+        flats = []
+        for point in points:
+            self.tried.add(np.asarray(point, dtype=np.int32)[None, :])
+            flat = self.bridge.decode(point)
+            self.config_gen.shrink_config(flat, MAX_ELEMENTS_PER_THREAD)
+            flats.append(flat)
+        return flats
+
     def retime_to(self, observations: Sequence[Observation], repetitions: int, phase: str) -> None:
         """Top each ok observation up to ``repetitions`` samples in total
         (re-timing the compiled kernel; no recompile)."""
         start = time.perf_counter()
         for obs in observations:
-            missing = int(repetitions) - len(obs.samples)
+            missing = int(repetitions) - obs.repetitions
             if not obs.ok or obs.record is None or missing <= 0:
                 continue
             record = self.provider.retime(obs.config, missing)
@@ -238,9 +258,13 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                 self.best_perf_so_far = record.median
         self.counters.seconds["timing"] += time.perf_counter() - start
 
-    def successful(self) -> list[Observation]:
-        """Observations that ran correctly, fastest (by median) first."""
-        return sorted((o for o in self.observations.values() if o.ok), key=lambda o: o.median)
+    def successful(self, min_repetitions: int = 0) -> list[Observation]:
+        """Observations that ran correctly (with at least ``min_repetitions``
+        samples), fastest (by median) first."""
+        return sorted(
+            (o for o in self.observations.values() if o.ok and o.repetitions >= min_repetitions),
+            key=lambda o: o.median,
+        )
 
     # -- models ----------------------------------------------------------------
     def fit_models(self) -> GaussianProcess | None:
@@ -285,7 +309,11 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
     # -- initial design ------------------------------------------------------------
     def initial_design_flats(self, count: int) -> list[FlatConfig]:
         """Helion's default config, the user's and the compiler's seed
-        configs, then a space-filling (greedy maximin) fill up to ``count``."""
+        configs, then a space-filling (greedy maximin) pick from a pool of
+        Helion's own random configs up to ``count``. Helion's sampler keeps
+        tiles within what the warps can hold; a maximin pick from the raw
+        space would favour its extreme corners, which fail or hang the
+        compiler far more often."""
         gen = self.config_gen
         flats: list[FlatConfig] = [gen.default_flat()]
         seeds = list(gen.user_seed_flat_config_pairs(self.settings.autotune_seed_configs or (), self.log))
@@ -295,9 +323,13 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                 flats.append(flat)
         fill = count - len(flats)
         if fill > 0:
+            # Python's random was seeded with autotune_random_seed by Helion.
+            pool_flats = [gen.random_flat() for _ in range(max(16 * fill, 256))]
+            pool = self.bridge.encode_many(pool_flats)
             chosen = self.bridge.encode_many(flats)
-            pool = self.bridge.space.sample(max(64 * fill, 2048), seed=self.derived_seed(3))
-            flats += [self.bridge.decode(p) for p in maximin_selection(self.bridge.space.features(pool), pool, self.bridge.space.features(chosen), fill)]
+            space = self.bridge.space
+            picks = maximin_selection(space.features(pool), np.arange(len(pool)), space.features(chosen), fill)
+            flats += [pool_flats[int(i)] for i in picks]
         return flats
 
     def neighbour_flats(self, base: FlatConfig) -> list[FlatConfig]:
@@ -324,6 +356,13 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                         neighbours.append(flat)
         return neighbours
 
+    #: How many configs Helion's final re-timing compares (its default is 8;
+    #: HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K still overrides).
+    final_candidates: int = 8
+
+    def _final_rebenchmark_top_k_default(self) -> int:
+        return self.final_candidates
+
     def finish(self) -> Config:
         """Hand every measured member to Helion's shared final re-timing and
         selection (``_finalize``), after logging the counters."""
@@ -332,6 +371,10 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         ok = self.successful()
         if not ok:
             raise exc.NoConfigFound
+        for obs in ok:
+            # Helion ranks finalists by their lowest recorded perf; a noisy
+            # low-fidelity minimum must not outrank a 50-sample median.
+            obs.member.perfs[:] = [obs.median]
         self.population = [o.member for o in ok]
         self.log(f"{type(self).__name__} counters: {self.counters.summary()}")
         return self._finalize()
@@ -339,10 +382,10 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
 
 def maximin_selection(
     pool_features: npt.NDArray[np.float64],
-    pool_points: npt.NDArray[np.int32],
+    pool_points: npt.NDArray[Any],
     chosen_features: npt.NDArray[np.float64],
     count: int,
-) -> list[npt.NDArray[np.int32]]:
+) -> list[Any]:
     """Greedy maximin design: repeatedly take the pool point farthest from
     everything chosen so far (a space-filling set)."""
     if count <= 0 or len(pool_points) == 0:

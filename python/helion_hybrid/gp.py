@@ -173,7 +173,7 @@ class GaussianProcess:
                 max_iterations=self.max_iterations,
                 tolerance=self.tolerance,
                 # a different stream per refit, still a function of the seed
-                seed=self.seed * 1_000_003 + self._fits,
+                seed=(self.seed * 1_000_003 + self._fits) % 2**64,
                 warm_start=warm,
             )
             self.fit_evaluations_ = int(result["evaluations"])

@@ -55,7 +55,10 @@ class HybridSearchDefaults:
             exploration may use (when a budget is set).
         ei_stop: exploration stops when the best pick's expected improvement
             of log kernel time (about a relative speed-up) is below this ...
-        patience: ... for this many consecutive batches.
+        patience: ... for this many consecutive batches, or when the
+            model's best predicted kernel time has not improved by
+            ``min_improvement`` for ``stall_batches`` batches.
+        stall_batches: see ``patience``.
         low_fidelity, medium_fidelity, high_fidelity: timed repetitions.
         promotions_per_batch: configs promoted to medium fidelity per batch.
         handoff_candidates: refinement starting points.
@@ -66,6 +69,11 @@ class HybridSearchDefaults:
             per path and generation, so a wrong model cannot stall a path.
         screen_max_neighbours: and at most this many per path and generation.
         min_improvement: relative improvement a refinement move must bring.
+        compile_timeout_floor: lower bound (s) of the adaptive compile
+            timeout set after the initial design (PatternSearch uses 30).
+        final_candidates: configs Helion's final re-timing compares (their
+            full-fidelity medians are already known, so fewer than Helion's
+            default of 8 suffice).
         pool_size: random candidates the acquisition maximiser scores.
     """
 
@@ -76,6 +84,7 @@ class HybridSearchDefaults:
     explore_budget_fraction: float
     ei_stop: float
     patience: int
+    stall_batches: int
     low_fidelity: int
     medium_fidelity: int
     high_fidelity: int
@@ -87,6 +96,8 @@ class HybridSearchDefaults:
     screen_max_neighbours: int
     min_improvement: float
     pool_size: int
+    compile_timeout_floor: float
+    final_candidates: int
 
 
 FULL = HybridSearchDefaults(
@@ -97,6 +108,7 @@ FULL = HybridSearchDefaults(
     explore_budget_fraction=0.6,
     ei_stop=0.003,
     patience=2,
+    stall_batches=4,
     low_fidelity=5,
     medium_fidelity=15,
     high_fidelity=50,
@@ -108,6 +120,8 @@ FULL = HybridSearchDefaults(
     screen_max_neighbours=16,
     min_improvement=0.002,
     pool_size=50_000,
+    compile_timeout_floor=10.0,
+    final_candidates=4,
 )
 
 QUICK = HybridSearchDefaults(
@@ -118,6 +132,7 @@ QUICK = HybridSearchDefaults(
     explore_budget_fraction=0.6,
     ei_stop=0.01,
     patience=2,
+    stall_batches=2,
     low_fidelity=3,
     medium_fidelity=9,
     high_fidelity=25,
@@ -129,6 +144,8 @@ QUICK = HybridSearchDefaults(
     screen_max_neighbours=8,
     min_improvement=0.005,
     pool_size=20_000,
+    compile_timeout_floor=10.0,
+    final_candidates=3,
 )
 
 PROFILES = {"full": FULL, "quick": QUICK}
@@ -158,6 +175,7 @@ class HybridSearch(MultiFidelitySearchBase):
         explore_budget_fraction: float | None = None,
         ei_stop: float | None = None,
         patience: int | None = None,
+        stall_batches: int | None = None,
         low_fidelity: int | None = None,
         medium_fidelity: int | None = None,
         high_fidelity: int | None = None,
@@ -169,6 +187,8 @@ class HybridSearch(MultiFidelitySearchBase):
         screen_max_neighbours: int | None = None,
         min_improvement: float | None = None,
         pool_size: int | None = None,
+        compile_timeout_floor: float | None = None,
+        final_candidates: int | None = None,
         finishing_rounds: int = 0,
     ) -> None:
         super().__init__(kernel, args, finishing_rounds=finishing_rounds)
@@ -177,6 +197,7 @@ class HybridSearch(MultiFidelitySearchBase):
         overrides = {k: v for k, v in locals().items() if k in HybridSearchDefaults.__dataclass_fields__ and v is not None}
         self.options = dataclasses.replace(base, **overrides)
         _check_options(self.options)
+        self.final_candidates = self.options.final_candidates
         self.phase_seconds: dict[str, float] = {}
 
     @classmethod
@@ -224,55 +245,79 @@ class HybridSearch(MultiFidelitySearchBase):
         o = self.options
         start = time.perf_counter()
         self.set_generation(0)
-        self.evaluate_flats(self.initial_design_flats(o.initial_design), o.low_fidelity, "initial")
+        initial = self.evaluate_flats(self.initial_design_flats(o.initial_design), o.low_fidelity, "initial")
+        # As PatternSearch does, later compiles time out at a quantile of
+        # these compile times (when Helion's adaptive timeout is enabled),
+        # but with a lower floor: a config that compiles 10x slower than
+        # the p90 is not one worth waiting 30 s for.
+        self.set_adaptive_compile_timeout(
+            [obs.member for obs in initial], min_seconds=o.compile_timeout_floor, quantile=0.9
+        )
         ok = self.successful()
         self.log(
             f"Initial design: {len(self.observations)} configs, {len(ok)} ran"
             + (f", best {ok[0].median:.4f} ms" if ok else "")
         )
-        quiet_batches = 0
-        batch_index = 0
+        quiet_batches = 0  # batches whose best pick promised less than ei_stop
+        stalled_batches = 0  # batches without a better predicted best
+        best_predicted = math.inf
         for batch_index in self._budgeted_range(1, 10_000):
             if len(self.observations) >= o.max_explore_configs or self._explore_budget_spent(start):
                 break
             model = self.fit_models()
             if model is None:
                 # Too little signal for a model: keep filling the space.
-                self.evaluate_flats(self.initial_design_flats(len(self.observations) + o.batch_size)[len(self.observations):], o.low_fidelity, "explore")
+                more = self.initial_design_flats(len(self.observations) + o.batch_size)
+                self.evaluate_flats(more[len(self.observations):], o.low_fidelity, "explore")
                 continue
+            predicted = self._best_predicted()
+            if predicted < best_predicted * (1 - o.min_improvement):
+                best_predicted, stalled_batches = predicted, 0
+            else:
+                stalled_batches += 1
+            if len(self.observations) >= o.min_explore_configs:
+                if quiet_batches >= o.patience:
+                    self.log(f"Exploration stops: expected gain below {o.ei_stop} for {quiet_batches} batch(es)")
+                    break
+                if stalled_batches >= o.stall_batches:
+                    self.log(f"Exploration stops: no predicted improvement for {stalled_batches} batch(es)")
+                    break
             ok = self.successful()
-            best = math.log(ok[0].median)
-            incumbents = np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]])
             mark = time.perf_counter()
             result = maximize_acquisition(
                 self.bridge.space,
                 model,
-                best=best,
+                best=math.log(ok[0].median),
                 acquisition="log_ei",
                 batch_size=min(o.batch_size, o.max_explore_configs - len(self.observations)),
                 pool_size=o.pool_size,
                 seed=self.derived_seed(10, batch_index),
                 exclude=self.tried,
-                incumbents=incumbents,
+                incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
                 feasibility_model=self.feasibility_model,
             )
             self.counters.seconds["model"] += time.perf_counter() - mark
             if len(result.points) == 0:
                 break
             expected_gain = float(np.exp(result.scores[0]))
+            quiet_batches = quiet_batches + 1 if expected_gain < o.ei_stop else 0
             self.set_generation(batch_index)
-            new = self.evaluate_flats([self.bridge.decode(p) for p in result.points], o.low_fidelity, "explore")
+            new = self.evaluate_flats(self.propose(result.points), o.low_fidelity, "explore")
             self._promote(o.promotions_per_batch, o.medium_fidelity)
-            ok = self.successful()
             self.log(
                 f"Explore batch {batch_index}: {len(new)} configs ({sum(x.ok for x in new)} ran), "
-                f"expected gain {expected_gain:.4f}, best {ok[0].median:.4f} ms, "
+                f"expected gain {expected_gain:.4f}, predicted best {predicted:.4f} ms, "
                 f"{len(self.observations)} tried"
             )
-            quiet_batches = quiet_batches + 1 if expected_gain < o.ei_stop else 0
-            if quiet_batches >= o.patience and len(self.observations) >= o.min_explore_configs:
-                self.log(f"Exploration stops: expected gain below {o.ei_stop} for {quiet_batches} batch(es)")
-                break
+
+    def _best_predicted(self) -> float:
+        """The model's lowest posterior mean kernel time (ms) over the
+        configs that ran; robust to one lucky low-fidelity sample."""
+        ok = self.successful()
+        if self._objective_model is None or not ok:
+            return ok[0].median if ok else math.inf
+        mean, _ = self.predict(np.stack([obs.point for obs in ok]))
+        return float(np.exp(mean.min()))
 
     def _promote(self, count: int, repetitions: int) -> None:
         """Re-time the configs the model ranks best that have fewer than
@@ -342,7 +387,9 @@ class HybridSearch(MultiFidelitySearchBase):
         for generation in self._budgeted_range(1, o.refine_max_generations + 1):
             verifying = not paths
             if verifying:
-                best = self.successful()[0]
+                # the incumbent among full-fidelity measurements only: a
+                # low-fidelity median of a few samples is optimistic
+                best = (self.successful(o.high_fidelity) or self.successful())[0]
                 if best.config in unscreened:
                     break
                 paths = [best]
@@ -388,7 +435,8 @@ class HybridSearch(MultiFidelitySearchBase):
 
 def _check_options(o: HybridSearchDefaults) -> None:
     for name in ("initial_design", "batch_size", "max_explore_configs", "low_fidelity", "medium_fidelity",
-                 "high_fidelity", "handoff_candidates", "screen_max_neighbours", "pool_size", "patience"):
+                 "high_fidelity", "handoff_candidates", "screen_max_neighbours", "pool_size", "patience", "stall_batches",
+                 "final_candidates"):
         if getattr(o, name) < 1:
             raise ValueError(f"HybridSearch {name} must be >= 1, got {getattr(o, name)}")
     for name in ("promotions_per_batch", "refine_max_generations", "screen_min_neighbours", "min_explore_configs"):

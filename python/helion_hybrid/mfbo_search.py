@@ -127,7 +127,7 @@ class MultiFidelityBayesianSearch(MultiFidelitySearchBase):
             self.log(f"{stage} fidelity: {len(chosen)} configs re-timed to {fidelity} repetitions")
         mark = time.perf_counter()
         for obs in self._rank(o.n_ultra, optimistic=False):
-            self.retime_to([obs], len(obs.samples) + o.fidelity_ultra, "ultra")
+            self.retime_to([obs], obs.repetitions + o.fidelity_ultra, "ultra")
         self.phase_seconds["ultra"] = time.perf_counter() - mark
         mark = time.perf_counter()
         config = self.finish()
@@ -163,7 +163,7 @@ class MultiFidelityBayesianSearch(MultiFidelitySearchBase):
                 self.counters.seconds["model"] += time.perf_counter() - mark
                 if len(result.points) == 0:
                     break
-                new = self.evaluate_flats([self.bridge.decode(p) for p in result.points], o.fidelity_low, "low")
+                new = self.evaluate_flats(self.propose(result.points), o.fidelity_low, "low")
             if not new:
                 break
             self.set_generation(batch_index)

@@ -35,13 +35,17 @@ class TimingRecord:
     """Everything measured for one config.
 
     Attributes:
-        samples: every timed repetition, in ms, across all fidelities.
+        samples: every timed repetition, in ms, across all fidelities (one
+            aggregate per request when the backend's timer only reports
+            aggregates).
+        repetitions: timed repetitions requested so far (the fidelity).
         status: ``ok``, ``error`` (failed to run), ``accuracy_error``.
         check_seconds: wall time of the first call and the accuracy check.
         timing_seconds: wall time spent in timed repetitions.
     """
 
     samples: list[float] = dataclasses.field(default_factory=list)
+    repetitions: int = 0
     status: str = "ok"
     check_seconds: float = 0.0
     timing_seconds: float = 0.0
@@ -142,22 +146,26 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
         args = self._working_args()
         start = time.perf_counter()
         try:
-            _bp.synchronize_device()
-            output = fn(*args)
-            _bp.synchronize_device()
+            # Like Helion, keep compiler diagnostics of failing configs
+            # (PTX dumps) out of the autotune output.
+            with _bp.capture_output():
+                _bp.synchronize_device()
+                output = fn(*args)
+                _bp.synchronize_device()
             if self.settings.autotune_accuracy_check and not self._validate_against_baseline(config, output, args):
                 self._record_accuracy_failure(config)
                 record.status = "accuracy_error"
                 record.check_seconds = time.perf_counter() - start
                 return math.inf
-            with _bp._searching_candidates():
+            with _bp.capture_output(), _bp._searching_candidates():
                 bench_fn = self.kernel.bench_compile_config(config, allow_print=False)
-            bench_fn(*args)
-            _bp.synchronize_device()
+                bench_fn(*args)
+                _bp.synchronize_device()
             record.bench_fn = bench_fn
             timed_from = time.perf_counter()
             record.check_seconds = timed_from - start
             record.samples.extend(self._time(bench_fn, args, self.repetitions))
+            record.repetitions += self.repetitions
             record.timing_seconds = time.perf_counter() - timed_from
             return record.median
         except Exception as error:
@@ -191,6 +199,7 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
             record.bench_fn(*args)  # warm: another config ran in between
             _bp.synchronize_device()
             record.samples.extend(self._time(record.bench_fn, args, repetitions))
+            record.repetitions += repetitions
         except Exception as error:
             error.__traceback__ = None
             if _bp.match_unrecoverable_runtime_error(error):
