@@ -194,10 +194,10 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for row in results["rows"]:
         sk = row.get("sklearn_fit_s_1t")
-        lines.append(
-            f"| {row['n']} | {row['ours_fit_s_1t']:.2f} | {'not run' if sk is None else f'{sk:.2f}'} | "
-            f"{'-' if sk is None else f'{sk / row['ours_fit_s_1t']:.1f}x'} |"
-        )
+        ours = row["ours_fit_s_1t"]
+        sk_text = "not run" if sk is None else f"{sk:.2f}"
+        ratio = "-" if sk is None else f"{sk / ours:.1f}x"
+        lines.append(f"| {row['n']} | {ours:.2f} | {sk_text} | {ratio} |")
     lines += [
         "",
         f"| N | M | predict ours 1t (s) | GFLOP/s (of {g1:.0f} GEMM) | predict sklearn 1t (s) | ratio | "

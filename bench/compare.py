@@ -322,7 +322,14 @@ def plot_convergence(out_dir: Path, summary: dict[str, Any]) -> None:
             ax.step(xs + [run["wall_s"]], ys + [ys[-1]], where="post", color=colours.get(run["algorithm"]),
                     alpha=0.8, label=f"{run['algorithm']} s{run['seed']}")
     if summary["eager_reference_ms"]:
-        ax.axhline(summary["eager_reference_ms"], color="black", linestyle=":", label="eager reference")
+        ax.axhline(summary["eager_reference_ms"], color="black", linestyle=":", label="eager reference (re-timed)")
+    # the first configs are often 10x off; zoom on where the searches compete
+    floor = min(
+        (p for run in summary["runs"] for p in [run.get("search_best_ms")] if p is not None),
+        default=None,
+    )
+    if floor:
+        ax.set_ylim(0.95 * floor, 2.0 * floor)
     ax.set_xscale("log")
     ax.set_xlabel("elapsed wall time (s, log)")
     ax.set_ylabel("best kernel time so far (ms, as timed during the search)")
@@ -379,6 +386,8 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse stored runs (anchors) instead of re-running them; always re-times them")
     parser.add_argument("--skip-retime", action="store_true", help="only run searches (e.g. long anchors)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rebuild results.json, table.md and the plot from stored runs and re-timing")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per search")
     args = parser.parse_args()
@@ -393,6 +402,10 @@ def main() -> None:
         parser.error(f"workload {workload} needs a GPU; without one use add_pallas or matmul_pallas")
     effort = args.effort or ("full" if device != "cpu" else "quick")
     out_dir = args.out / device / workload
+    if args.report_only:
+        report(out_dir, workload)
+        print((out_dir / "table.md").read_text())
+        return
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     for algorithm in args.algorithms:
         for seed in args.seeds:
