@@ -286,7 +286,7 @@ def markdown_table(summary: dict[str, Any]) -> str:
         f"process (median of interleaved rounds); eager PyTorch reference {ref:.4f} ms. Wall time and kernel time "
         "are medians over seeds.",
         "",
-        "| Algorithm | seeds | wall time (s) | configs timed | best kernel (ms) | speed-up vs PatternSearch | "
+        "| Algorithm | seeds | wall time (s) | configs tried | best kernel (ms) | speed-up vs PatternSearch | "
         "speed-up vs RandomSearch | speed-up vs LFBOTreeSearch | quality gap vs best found |",
         "|---|---|---|---|---|---|---|---|---|",
     ]

