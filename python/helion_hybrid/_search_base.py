@@ -86,7 +86,7 @@ class SearchCounters:
         self.failures: collections.Counter[str] = collections.Counter()
         self.invalid_configs = 0
         self.duplicate_proposals = 0
-        self.seconds: collections.Counter[str] = collections.Counter()
+        self.seconds: collections.defaultdict[str, float] = collections.defaultdict(float)
         self.model_fits = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -265,7 +265,7 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                 continue
             obs.member.perfs.append(record.median)
             self.counters.retimed[phase][int(repetitions)] += 1
-            if record.median < self.best_perf_so_far:
+            if record.median < self.best_perf_so_far:  # type: ignore[has-type]
                 self.best_perf_so_far = record.median
         self.counters.seconds["timing"] += time.perf_counter() - start
 

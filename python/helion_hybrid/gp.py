@@ -319,4 +319,4 @@ def merge_duplicates(
     groups = rank[inverse]
     total_reps = np.bincount(groups, weights=reps)
     merged_y = np.bincount(groups, weights=reps * y) / total_reps
-    return X[np.sort(first)], merged_y, total_reps
+    return X[np.sort(first)], np.asarray(merged_y, dtype=np.float64), np.asarray(total_reps, dtype=np.float64)

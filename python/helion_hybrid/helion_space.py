@@ -135,6 +135,7 @@ class HelionConfigSpace:
             if slot in overridden:
                 fixed.append(slot)
                 continue
+            parts: list[tuple[int | None, Any]]
             if isinstance(fragment, cf.ListOf):
                 parts = [(element, fragment.inner) for element in range(int(fragment.length))]
             else:

@@ -57,7 +57,7 @@ class Boolean:
 Dimension = Union[Ordinal, Categorical, Boolean]
 
 
-def _to_core(dim: Dimension) -> tuple[object, list[float], str]:
+def _to_core(dim: Dimension) -> tuple[_core.DimensionKind, list[float], str]:
     if isinstance(dim, Ordinal):
         return (_core.DimensionKind.ORDINAL, list(dim.values), dim.name)
     if isinstance(dim, Categorical):
@@ -125,7 +125,7 @@ class DiscreteSpace:
         return points
 
     @property
-    def core(self) -> object:
+    def core(self) -> _core.DiscreteSpace:
         """The underlying ``helion_hybrid._core.DiscreteSpace``."""
         return self._core
 
@@ -150,6 +150,6 @@ class PointSet:
         return len(self._core)
 
     @property
-    def core(self) -> object:
+    def core(self) -> _core.PointSet:
         """The underlying ``helion_hybrid._core.PointSet``."""
         return self._core

@@ -67,18 +67,30 @@ def _uses_cuda(args: Sequence[object]) -> bool:
     return any(isinstance(a, torch.Tensor) and a.is_cuda for a in args)
 
 
+# GPU cycles of a spin kernel queued after each L2 flush (~100 us on an
+# H100). Event timing of a ~10 us kernel is only right if the GPU is still
+# busy when the start event and the kernel are queued; the flush alone covers
+# ~85 us of launch latency, and a CPU busy with compiles can take longer.
+_LAUNCH_COVER_CYCLES = 200_000
+
+
 def _event_samples(call: Callable[[], object], repetitions: int) -> list[float]:
     """Device-event timing of each call (Triton's do_bench without the
-    adaptive repeat count): flush L2, record, call, record."""
+    adaptive repeat count): flush L2, keep the GPU busy while the launch is
+    queued, record, call, record."""
+    import torch
     from triton import runtime
 
     driver = runtime.driver.active
     device = driver.get_device_interface()
     cache = driver.get_empty_cache_for_benchmark()
+    cover = getattr(torch.cuda, "_sleep", None)
     starts = [device.Event(enable_timing=True) for _ in range(repetitions)]
     ends = [device.Event(enable_timing=True) for _ in range(repetitions)]
     for start, end in zip(starts, ends):
         driver.clear_cache(cache)
+        if cover is not None:
+            cover(_LAUNCH_COVER_CYCLES)
         start.record()
         call()
         end.record()
