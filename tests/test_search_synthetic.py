@@ -102,3 +102,21 @@ def test_mfbo_runs_through_external_api(monkeypatch):
     default = {name: fragment.default() for name, fragment in TUNABLES_FOR_TEST.items()}
     tried = sorted(cost_ms(c) for c in problem.compiled)
     assert cost_ms(dict(best.config)) < min(cost_ms(default), tried[len(tried) // 2])
+
+
+def test_autotuner_fn_builds_a_hybrid_search_with_the_effort_profile(monkeypatch):
+    # The per-kernel route: @helion.kernel(autotuner_fn=helion_hybrid.hybrid_autotuner_fn).
+    # Helion's local cache needs a real device to key on, so it is replaced by
+    # a pass-through here; what is checked is our factory: class and profile.
+    from helion.autotuner import cache_classes
+    from helion_kernels import bound_cpu_kernels
+
+    import helion_hybrid as hh
+
+    bound = bound_cpu_kernels()["matmul"]
+    bound.settings.autotune_effort = "quick"
+    monkeypatch.setitem(cache_classes, bound.settings.autotune_cache, lambda search, autotuner_factory: search)
+    search = hh.hybrid_autotuner_fn(bound, ())
+    assert isinstance(search, hh.HybridSearch)
+    assert search.options == hh.hybrid_search.QUICK
+    assert isinstance(hh.mfbo_autotuner_fn(bound, ()), hh.MultiFidelityBayesianSearch)
