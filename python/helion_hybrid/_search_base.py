@@ -147,6 +147,19 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         self.counters = SearchCounters()
         self._objective_model: GaussianProcess | None = None
         self._feasibility_model: GaussianProcess | None = None
+        self.options: Any = None
+        self.phase_seconds: dict[str, float] = {}
+
+    def resolve_options(self, profiles: dict[str, Any], effort: str | None, overrides: dict[str, Any]) -> Any:
+        """The effort profile's defaults (``full`` for an unknown effort)
+        with the keyword arguments that were given (not None) applied."""
+        base = profiles.get(effort or str(self.settings.autotune_effort), profiles["full"])
+        fields = dataclasses.fields(base)
+        given = {f.name: overrides[f.name] for f in fields if overrides.get(f.name) is not None}
+        return dataclasses.replace(base, **given)
+
+    def _algorithm_cache_policy(self) -> dict[str, object]:
+        return {"algorithm": type(self).__name__, **dataclasses.asdict(self.options)}
 
     @classmethod
     def get_kwargs_from_profile(cls, profile: AutotuneEffortProfile, settings: Settings) -> dict[str, object]:

@@ -187,16 +187,9 @@ class HybridSearch(MultiFidelitySearchBase):
         finishing_rounds: int = 0,
     ) -> None:
         super().__init__(kernel, args, finishing_rounds=finishing_rounds)
-        effort = effort or str(self.settings.autotune_effort)
-        base = PROFILES.get(effort, FULL)
-        overrides = {k: v for k, v in locals().items() if k in HybridSearchDefaults.__dataclass_fields__ and v is not None}
-        self.options = dataclasses.replace(base, **overrides)
+        self.options: HybridSearchDefaults = self.resolve_options(PROFILES, effort, locals())
         _check_options(self.options)
         self.final_candidates = self.options.final_candidates
-        self.phase_seconds: dict[str, float] = {}
-
-    def _algorithm_cache_policy(self) -> dict[str, object]:
-        return {"algorithm": "HybridSearch", **dataclasses.asdict(self.options)}
 
     # -- the search ----------------------------------------------------------------
     def _autotune(self) -> Any:

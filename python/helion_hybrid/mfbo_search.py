@@ -79,20 +79,12 @@ class MultiFidelityBayesianSearch(MultiFidelitySearchBase):
         finishing_rounds: int = 0,
     ) -> None:
         super().__init__(kernel, args, finishing_rounds=finishing_rounds)
-        effort = effort or str(self.settings.autotune_effort)
-        overrides = {
-            k: v for k, v in locals().items() if k in MultiFidelityDefaults.__dataclass_fields__ and v is not None
-        }
-        self.options = dataclasses.replace(PROFILES.get(effort, FULL), **overrides)
+        self.options: MultiFidelityDefaults = self.resolve_options(PROFILES, effort, locals())
         o = self.options
         if min(o.n_low, o.fidelity_low, o.fidelity_medium, o.fidelity_high, o.fidelity_ultra, o.batch_size, o.pool_size) < 1:
             raise ValueError("MultiFidelityBayesianSearch sizes and fidelities must be >= 1")
         if not o.n_low >= o.n_medium >= o.n_high >= o.n_ultra >= 0:
             raise ValueError("MultiFidelityBayesianSearch needs n_low >= n_medium >= n_high >= n_ultra >= 0")
-        self.phase_seconds: dict[str, float] = {}
-
-    def _algorithm_cache_policy(self) -> dict[str, object]:
-        return {"algorithm": "MultiFidelityBayesianSearch", **dataclasses.asdict(self.options)}
 
     def _autotune(self) -> Any:
         o = self.options
