@@ -85,3 +85,11 @@ __all__ = [
     "score_points",
     "set_num_threads",
 ]
+if HELION_AVAILABLE:
+    __all__ += [
+        "HybridSearch",
+        "MultiFidelityBayesianSearch",
+        "hybrid_autotuner_fn",
+        "last_search",
+        "mfbo_autotuner_fn",
+    ]

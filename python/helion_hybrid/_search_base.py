@@ -215,6 +215,18 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
             seen.add(member.config)
             members.append(member)
             points.append(proposed)
+        return self.evaluate_members(members, points, repetitions, phase)
+
+    def evaluate_members(
+        self,
+        members: Sequence[PopulationMember],
+        points: Sequence[npt.NDArray[np.int32]],
+        repetitions: int,
+        phase: str,
+    ) -> list[Observation]:
+        """Compile and time distinct, untried members (from
+        ``make_unbenchmarked``) at ``repetitions``; ``points`` are where they
+        were proposed in the discrete space."""
         if not members:
             return []
         self.provider.repetitions = int(repetitions)

@@ -212,7 +212,7 @@ class HybridSearch(MultiFidelitySearchBase):
         config = self.finish()
         self.phase_seconds["finalize"] = time.perf_counter() - mark
         self.counters.seconds["finalize"] += self.phase_seconds["finalize"]
-        self.log(f"HybridSearch phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.phase_seconds.items()))
+        self.log("HybridSearch phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.phase_seconds.items()))
         return config
 
     def _explore_budget_spent(self, start: float) -> bool:
@@ -376,7 +376,7 @@ class HybridSearch(MultiFidelitySearchBase):
                 unscreened.add(best.config)
             self.fit_models()
             proposals: list[list[Any]] = []  # per path: configs to time
-            batch: dict[Any, Any] = {}  # config -> flat, across paths
+            batch: dict[Any, Any] = {}  # config -> member, across paths
             for current in paths:
                 candidates: dict[Any, Any] = {}
                 for flat in self.neighbour_flats(current.member.flat_values):
@@ -384,12 +384,12 @@ class HybridSearch(MultiFidelitySearchBase):
                     if member is None:
                         self.counters.invalid_configs += 1
                     elif member.config not in self.observations:
-                        candidates.setdefault(member.config, member.flat_values)
+                        candidates.setdefault(member.config, member)
                 configs = list(candidates)
                 if verifying:
                     kept = configs
                 else:
-                    points = self.bridge.encode_many([candidates[c] for c in configs])
+                    points = self.bridge.encode_many([candidates[c].flat_values for c in configs])
                     kept = [configs[i] for i in self._screen(points, current)]
                 screened_out += len(configs) - len(kept)
                 proposals.append(kept)
@@ -397,7 +397,9 @@ class HybridSearch(MultiFidelitySearchBase):
                     batch.setdefault(config, candidates[config])
             if batch:
                 self.set_generation(1000 + generation)
-                self.evaluate_flats(list(batch.values()), o.high_fidelity, "refine")
+                members = list(batch.values())
+                proposed = [self.bridge.encode(m.flat_values) for m in members]
+                self.evaluate_members(members, proposed, o.high_fidelity, "refine")
             next_paths: list[Observation] = []
             for current, kept in zip(paths, proposals):
                 tried = [self.observations.get(config) for config in kept]
