@@ -120,3 +120,16 @@ def test_autotuner_fn_builds_a_hybrid_search_with_the_effort_profile(monkeypatch
     assert isinstance(search, hh.HybridSearch)
     assert search.options == hh.hybrid_search.QUICK
     assert isinstance(hh.mfbo_autotuner_fn(bound, ()), hh.MultiFidelityBayesianSearch)
+
+
+def test_shootout_retimes_the_fastest_configs_before_the_final_selection(monkeypatch):
+    best, _ = _run(monkeypatch, "HybridSearch", 0)
+    search = helion_hybrid.last_search()
+    shootout = search.counters_dict()["configs_retimed"]["shootout"]
+    assert {int(rounds): count for rounds, count in shootout.items()} == {3: 6}  # quick profile
+    finalists = sorted(search.population, key=lambda member: member.perf)
+    assert len(finalists) == 6
+    # Helion's final selection ranked them by the shootout's fresh timings, not the search's.
+    for member in finalists:
+        assert member.perf == search.observations[member.config].shootout_ms
+    assert dict(best.config) in [dict(m.config) for m in finalists]

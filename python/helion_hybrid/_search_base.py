@@ -20,6 +20,8 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+import random
+import statistics
 import time
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -30,7 +32,7 @@ from helion.autotuner.base_search import PopulationBasedSearch, PopulationMember
 from .gp import GaussianProcess
 from .helion_space import HelionConfigSpace
 from .space import PointSet
-from .timing import MultiFidelityBenchmarkProvider, TimingRecord
+from .timing import GraphDeviceTimer, MultiFidelityBenchmarkProvider, TimingRecord, _uses_cuda
 
 if TYPE_CHECKING:
     from helion.autotuner.config_generation import FlatConfig
@@ -55,6 +57,11 @@ class Observation:
     record: TimingRecord | None
     phase: str
     status: str
+    #: Ranking figure from :meth:`MultiFidelitySearchBase.shootout` (ms).
+    shootout_ms: float = math.inf
+    #: Device time from a CUDA graph (ms); None until measured, nan if it
+    #: could not be.
+    device_ms: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -147,6 +154,9 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         self.counters = SearchCounters()
         self._objective_model: GaussianProcess | None = None
         self._feasibility_model: GaussianProcess | None = None
+        #: Whether :meth:`figure` uses device time; None until first asked.
+        self.device_time_figures: bool | None = None
+        self._device_timer: GraphDeviceTimer | None = None
         self.options: Any = None
         self.phase_seconds: dict[str, float] = {}
 
@@ -399,18 +409,113 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
     def _final_rebenchmark_top_k_default(self) -> int:
         return self.final_candidates
 
-    def finish(self) -> Config:
-        """Hand every measured member to Helion's shared final re-timing and
-        selection (``_finalize``), after logging the counters."""
+    def use_device_time(self, enabled: bool) -> None:
+        """Let :meth:`figure` compare configs by device time from a CUDA
+        graph when the kernel runs on CUDA (see :meth:`shootout` for why)."""
+        self.device_time_figures = bool(enabled) and _uses_cuda(self.provider._working_args())
+        if self.device_time_figures and self._device_timer is None:
+            self._device_timer = GraphDeviceTimer()
+
+    def figure(self, obs: Observation) -> float:
+        """The number a full-fidelity comparison uses (ms): the config's
+        device time where device-time figures are on, else the median of its
+        samples. If one config cannot be captured in a CUDA graph, device
+        time is switched off for the rest of the search, so figures of
+        different kinds are never compared."""
+        if not self.device_time_figures or not obs.ok or self._device_timer is None:
+            return obs.median
+        if obs.device_ms is None:
+            start = time.perf_counter()
+            value = self.provider.device_time(obs.config, self._device_timer)
+            obs.device_ms = math.nan if value is None else value
+            self.counters.seconds["timing"] += time.perf_counter() - start
+        if not math.isfinite(obs.device_ms):
+            self.log.warning("A config cannot be timed in a CUDA graph; comparing event timings from now on")
+            self.device_time_figures = False
+            return obs.median
+        return obs.device_ms
+
+    def shootout(
+        self, count: int, rounds: int, repetitions: int, min_repetitions: int = 0
+    ) -> list[Observation] | None:
+        """Re-time the ``count`` fastest configs so far with at least
+        ``min_repetitions`` samples (by :meth:`figure`) side by side, in
+        ``rounds`` interleaved rounds once the search has stopped compiling,
+        and rank them by these timings alone (fastest first). None when it
+        did not run (fewer than two candidates, no rounds) or every
+        candidate failed.
+
+        Why: on an H100, timings taken between compile batches read ~20% low
+        and squeeze good configs together (eight configs timed within 1% of
+        each other during a search spread over 17% right after it, same
+        process, same timer; see bench/results/h100/timing_study.md), while
+        Helion's final selection only compares the top few.
+
+        On CUDA the figure is device time from a CUDA graph (no launch
+        overhead; under 1% apart between processes, against up to 6% for
+        do_bench); elsewhere, or if any candidate cannot be captured, the
+        median of ``repetitions`` fresh samples per round.
+        """
+        candidates = sorted(self.successful(min_repetitions), key=self.figure)[:count]
+        if len(candidates) <= 1 or rounds <= 0:
+            return None
+        start = time.perf_counter()
+        provider = self.provider
+        timer = GraphDeviceTimer() if _uses_cuda(provider._working_args()) else None
+
+        def figure(obs: Observation) -> float | None:
+            if timer is not None:
+                return provider.device_time(obs.config, timer)
+            samples = provider.sample(obs.config, repetitions)
+            return statistics.median(samples) if samples else math.inf
+
+        figures: dict[int, list[float]] = {id(obs): [] for obs in candidates}
+        order = list(candidates)
+        rng = random.Random(self.derived_seed(0x5400))
+        for _ in range(rounds):
+            rng.shuffle(order)
+            for obs in order:
+                value = figure(obs)
+                if value is None:  # not capturable: every candidate by samples instead
+                    timer = None
+                    figures = {id(o): [] for o in candidates}
+                    value = figure(obs)
+                figures[id(obs)].append(math.inf if value is None else value)
+        ranked = []
+        for obs in candidates:
+            obs.shootout_ms = statistics.median(figures[id(obs)]) if figures[id(obs)] else math.inf
+            if math.isfinite(obs.shootout_ms):
+                ranked.append(obs)
+        ranked.sort(key=lambda obs: obs.shootout_ms)
+        self.counters.seconds["timing"] += time.perf_counter() - start
+        self.counters.retimed["shootout"][rounds] += len(candidates)
+        if ranked:
+            kind = "device time (CUDA graph)" if timer is not None else f"median of {repetitions} samples"
+            self.log(
+                f"Shootout of {len(candidates)} configs, {rounds} rounds by {kind}: best "
+                f"{ranked[0].shootout_ms:.4f} ms (search timing {ranked[0].median:.4f} ms), "
+                f"spread {ranked[-1].shootout_ms / ranked[0].shootout_ms - 1:.1%}"
+            )
+        return ranked or None
+
+    def finish(self, finalists: Sequence[Observation] | None = None) -> Config:
+        """Hand the measured members to Helion's shared final re-timing and
+        selection (``_finalize``), after logging the counters.
+
+        Args:
+            finalists: a shootout's ranking (fastest first); only these go to
+                Helion, ranked by their shootout figures. Default: every
+                successful config, ranked by its search timing.
+        """
         from helion import exc
 
-        ok = self.successful()
+        ok = list(finalists) if finalists else self.successful()
         if not ok:
             raise exc.NoConfigFound
         for obs in ok:
             # Helion ranks finalists by their lowest recorded perf; a noisy
             # low-fidelity minimum must not outrank a 50-sample median.
-            obs.member.perfs[:] = [obs.median]
+            obs.member.perfs[:] = [obs.shootout_ms if finalists else obs.median]
         self.population = [o.member for o in ok]
         self.log(f"{type(self).__name__} counters: {self.counters.summary()}")
         return self._finalize()

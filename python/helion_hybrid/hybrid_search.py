@@ -18,7 +18,12 @@ Phases:
    pairs) from each seed at full fidelity; the model screens every
    generation's neighbours so only those with a real chance of improving are
    compiled and timed. A path stops when its best neighbour does not improve.
-5. **Finish** -- Helion's shared final re-timing and selection (``_finalize``).
+5. **Shootout** -- the ``shootout_candidates`` fastest configs are re-timed
+   side by side in interleaved rounds once nothing compiles (device time from
+   a CUDA graph on a GPU), because timings taken between compile batches
+   squeeze good configs together.
+6. **Finish** -- Helion's shared final re-timing and selection
+   (``_finalize``) over the shootout's best ``final_candidates``.
 """
 
 from __future__ import annotations
@@ -70,6 +75,13 @@ class HybridSearchDefaults:
             full-fidelity medians are already known, so fewer than Helion's
             default of 8 suffice).
         pool_size: random candidates the acquisition maximiser scores.
+        shootout_candidates: fastest configs re-timed side by side before
+            the final selection (1 turns the shootout off).
+        shootout_rounds: interleaved rounds of the shootout.
+        refine_by_device_time: on CUDA, refinement compares configs by device
+            time from a CUDA graph instead of their event-timed medians
+            (timings between compile batches squeeze good configs together;
+            see :meth:`MultiFidelitySearchBase.shootout`).
     """
 
     initial_design: int
@@ -93,6 +105,9 @@ class HybridSearchDefaults:
     pool_size: int
     compile_timeout_floor: float
     final_candidates: int
+    shootout_candidates: int
+    shootout_rounds: int
+    refine_by_device_time: bool
 
 
 FULL = HybridSearchDefaults(
@@ -117,6 +132,9 @@ FULL = HybridSearchDefaults(
     pool_size=50_000,
     compile_timeout_floor=10.0,
     final_candidates=4,
+    shootout_candidates=12,
+    shootout_rounds=5,
+    refine_by_device_time=True,
 )
 
 QUICK = HybridSearchDefaults(
@@ -141,6 +159,9 @@ QUICK = HybridSearchDefaults(
     pool_size=20_000,
     compile_timeout_floor=10.0,
     final_candidates=3,
+    shootout_candidates=6,
+    shootout_rounds=3,
+    refine_by_device_time=True,
 )
 
 PROFILES = {"full": FULL, "quick": QUICK}
@@ -184,6 +205,9 @@ class HybridSearch(MultiFidelitySearchBase):
         pool_size: int | None = None,
         compile_timeout_floor: float | None = None,
         final_candidates: int | None = None,
+        shootout_candidates: int | None = None,
+        shootout_rounds: int | None = None,
+        refine_by_device_time: bool | None = None,
         finishing_rounds: int = 0,
     ) -> None:
         super().__init__(kernel, args, finishing_rounds=finishing_rounds)
@@ -209,7 +233,10 @@ class HybridSearch(MultiFidelitySearchBase):
         self._refine(starts)
         self.phase_seconds["refine"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        config = self.finish()
+        finalists = self.shootout(o.shootout_candidates, o.shootout_rounds, o.medium_fidelity, o.high_fidelity)
+        self.phase_seconds["shootout"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        config = self.finish(finalists)
         self.phase_seconds["finalize"] = time.perf_counter() - mark
         self.counters.seconds["finalize"] += self.phase_seconds["finalize"]
         self.log("HybridSearch phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.phase_seconds.items()))
@@ -331,8 +358,10 @@ class HybridSearch(MultiFidelitySearchBase):
                 if len(chosen) == o.handoff_candidates:
                     break
         self.retime_to(chosen, o.high_fidelity, "handoff")
-        chosen = sorted((c for c in chosen if c.ok), key=lambda c: c.median)
-        self.log("Handoff to refinement: " + ", ".join(f"{c.median:.4f} ms ({c.repetitions} samples)" for c in chosen))
+        self.use_device_time(o.refine_by_device_time)
+        chosen = sorted((c for c in chosen if c.ok), key=self.figure)
+        kind = "device time" if self.device_time_figures else f"{o.high_fidelity} samples"
+        self.log("Handoff to refinement (" + kind + "): " + ", ".join(f"{self.figure(c):.4f} ms" for c in chosen))
         return chosen
 
     def _screen(self, points: np.ndarray, current: Observation) -> list[int]:
@@ -369,7 +398,7 @@ class HybridSearch(MultiFidelitySearchBase):
             if verifying:
                 # the incumbent among full-fidelity measurements only: a
                 # low-fidelity median of a few samples is optimistic
-                best = (self.successful(o.high_fidelity) or self.successful())[0]
+                best = min(self.successful(o.high_fidelity) or self.successful()[:1], key=self.figure)
                 if best.config in unscreened:
                     break
                 paths = [best]
@@ -403,13 +432,13 @@ class HybridSearch(MultiFidelitySearchBase):
             next_paths: list[Observation] = []
             for current, kept in zip(paths, proposals):
                 tried = [self.observations.get(config) for config in kept]
-                best = min((t for t in tried if t is not None and t.ok), key=lambda t: t.median, default=current)
-                improved = best.median < current.median * (1 - o.min_improvement)
+                best = min((t for t in tried if t is not None and t.ok), key=self.figure, default=current)
+                improved = self.figure(best) < self.figure(current) * (1 - o.min_improvement)
                 if improved and all(best.config != p.config for p in next_paths):
                     next_paths.append(best)
             self.log(
                 f"Refine generation {generation}: {len(batch)} neighbours timed, {len(next_paths)} path(s) moved, "
-                f"best {self.successful()[0].median:.4f} ms"
+                f"best {min(self.figure(t) for t in self.successful(o.high_fidelity) or self.successful()[:1]):.4f} ms"
             )
             paths = next_paths
         self.log(f"Refinement: the model screened out {screened_out} neighbour(s)")
@@ -418,10 +447,11 @@ class HybridSearch(MultiFidelitySearchBase):
 def _check_options(o: HybridSearchDefaults) -> None:
     for name in ("initial_design", "batch_size", "max_explore_configs", "low_fidelity", "medium_fidelity",
                  "high_fidelity", "handoff_candidates", "screen_max_neighbours", "pool_size", "patience", "stall_batches",
-                 "final_candidates"):
+                 "final_candidates", "shootout_candidates"):
         if getattr(o, name) < 1:
             raise ValueError(f"HybridSearch {name} must be >= 1, got {getattr(o, name)}")
-    for name in ("promotions_per_batch", "refine_max_generations", "screen_min_neighbours", "min_explore_configs"):
+    for name in ("promotions_per_batch", "refine_max_generations", "screen_min_neighbours", "min_explore_configs",
+                 "shootout_rounds"):
         if getattr(o, name) < 0:
             raise ValueError(f"HybridSearch {name} must be >= 0, got {getattr(o, name)}")
     if not o.low_fidelity <= o.medium_fidelity <= o.high_fidelity:

@@ -113,6 +113,72 @@ def _wall_clock_samples(call: Callable[[], object], repetitions: int) -> list[fl
     return samples
 
 
+class GraphDeviceTimer:
+    """Device-only time of ``call`` in ms, launch overhead excluded: (L2
+    flush, call) x K captured in one CUDA graph, minus a graph of the K
+    flushes alone, divided by K. Unlike event timing of single calls it does
+    not depend on the CPU keeping ahead of the GPU.
+
+    Args:
+        calls_per_graph: Kernel calls captured in one graph (each after an
+            L2 flush).
+        replays: Replays per measurement; the median is returned.
+    """
+
+    def __init__(self, calls_per_graph: int = 20, replays: int = 5) -> None:
+        import torch
+        from triton import runtime
+
+        self.calls_per_graph = calls_per_graph
+        self.replays = replays
+        self._cache = runtime.driver.active.get_empty_cache_for_benchmark()
+        self._graphs: dict[str, tuple[Any, Any]] = {}
+        self._torch = torch
+
+    def _capture(self, call: Callable[[], object]) -> tuple[Any, Any]:
+        torch = self._torch
+        # Warm up on a side stream, as CUDA graph capture requires.
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            call()
+        torch.cuda.current_stream().wait_stream(stream)
+        torch.cuda.synchronize()
+        with_kernel, flushes_only = torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()
+        with torch.cuda.graph(with_kernel):
+            for _ in range(self.calls_per_graph):
+                self._cache.zero_()
+                call()
+        with torch.cuda.graph(flushes_only):
+            for _ in range(self.calls_per_graph):
+                self._cache.zero_()
+        return with_kernel, flushes_only
+
+    def _replay_ms(self, graph: Any) -> float:
+        torch = self._torch
+        times = []
+        for _ in range(self.replays):
+            start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            start.record()
+            graph.replay()
+            end.record()
+            torch.cuda.synchronize()
+            times.append(start.elapsed_time(end))
+        return statistics.median(times)
+
+    def measure(self, key: str, call: Callable[[], object]) -> float:
+        """Device time of one call of ``call`` in ms; the graphs are captured
+        on the first measurement of ``key``.
+
+        Raises:
+            RuntimeError: if ``call`` cannot be captured in a CUDA graph.
+        """
+        if key not in self._graphs:
+            self._graphs[key] = self._capture(call)
+        with_kernel, flushes_only = self._graphs[key]
+        return (self._replay_ms(with_kernel) - self._replay_ms(flushes_only)) / self.calls_per_graph
+
+
 class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
     """Helion's local benchmark provider with a settable number of timed
     repetitions for each config's first timing.
@@ -195,6 +261,46 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
             if clear is not None:
                 clear(fn)
 
+    def sample(self, config: Any, repetitions: int) -> list[float]:
+        """``repetitions`` fresh samples (ms) of an already timed config, not
+        added to its record. Empty if the config failed or fails now.
+
+        Raises:
+            KeyError: if the config was never timed by this provider.
+        """
+        record = self.records[config]
+        if record.status != "ok" or record.bench_fn is None:
+            return []
+        try:
+            args = self._working_args()
+            record.bench_fn(*args)  # warm: another config ran in between
+            _bp.synchronize_device()
+            return self._time(record.bench_fn, args, repetitions)
+        except Exception as error:
+            error.__traceback__ = None
+            if _bp.match_unrecoverable_runtime_error(error):
+                raise
+            self.log.warning(f"Re-timing failed, config dropped: {type(error).__name__}: {error}")
+            record.status = "error"
+            return []
+
+    def device_time(self, config: Any, timer: GraphDeviceTimer) -> float | None:
+        """Device time (ms) of an already timed config by ``timer``; None
+        where it cannot be measured (not on CUDA, not capturable in a CUDA
+        graph, or failed)."""
+        record = self.records[config]
+        args = self._working_args()
+        if record.status != "ok" or record.bench_fn is None or not _uses_cuda(args):
+            return None
+        try:
+            return timer.measure(str(id(record)), functools.partial(record.bench_fn, *args))
+        except Exception as error:
+            error.__traceback__ = None
+            if _bp.match_unrecoverable_runtime_error(error):
+                raise
+            self.log.debug(f"No device time (CUDA graph): {type(error).__name__}: {error}")
+            return None
+
     def retime(self, config: Any, repetitions: int) -> TimingRecord:
         """Add ``repetitions`` samples to an already timed config (no
         recompilation). A failure marks the record ``error``.
@@ -206,17 +312,9 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
         if record.status != "ok" or record.bench_fn is None:
             return record
         start = time.perf_counter()
-        try:
-            args = self._working_args()
-            record.bench_fn(*args)  # warm: another config ran in between
-            _bp.synchronize_device()
-            record.samples.extend(self._time(record.bench_fn, args, repetitions))
+        samples = self.sample(config, repetitions)
+        if samples:
+            record.samples.extend(samples)
             record.repetitions += repetitions
-        except Exception as error:
-            error.__traceback__ = None
-            if _bp.match_unrecoverable_runtime_error(error):
-                raise
-            self.log.warning(f"Re-timing failed, config dropped: {type(error).__name__}: {error}")
-            record.status = "error"
         record.timing_seconds += time.perf_counter() - start
         return record
