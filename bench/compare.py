@@ -27,6 +27,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.metadata
 import json
 import math
@@ -182,7 +183,48 @@ def run_one(args: argparse.Namespace) -> None:
         "phase_seconds": getattr(search, "phase_seconds", None),
         "versions": {"helion": importlib.metadata.version("helion"), "torch": __import__("torch").__version__},
     }
+    observations = getattr(search, "observations", {})
+    result["shootout"] = [
+        {"config": _config_dict(c), "search_ms": o.median, "shootout_ms": o.shootout_ms}
+        for c, o in observations.items() if math.isfinite(getattr(o, "shootout_ms", math.inf))
+    ]
+    if args.post_check > 0:
+        result["post_check"] = post_check(search, bound, kernel_args, args.post_check)
     Path(args.result).write_text(json.dumps(_jsonable(result), indent=2))
+
+
+def post_check(search: Any, bound: Any, kernel_args: Any, count: int) -> list[dict[str, Any]]:
+    """Diagnostic: re-time the search's ``count`` best first timings in the
+    search's own process right after it ends -- with the function the search
+    timed and with a fresh compile of the same config, by the search's timer
+    and by device time in a CUDA graph -- to tell apart a timing condition
+    during the search from a difference in the compiled kernel."""
+    import helion
+    import torch
+
+    from helion_hybrid.timing import GraphDeviceTimer
+    from helion_hybrid.timing import _event_samples
+
+    records = getattr(getattr(search, "benchmark_provider", None), "records", None)
+    if not records or not torch.cuda.is_available():
+        return []
+    timed = sorted(((r.median, c, r) for c, r in records.items()
+                    if r.status == "ok" and r.bench_fn is not None and r.samples), key=lambda item: item[0])
+    timer = GraphDeviceTimer()
+    out = []
+    for first_ms, config, record in timed[:count]:
+        fresh = bound.compile_config(helion.Config(**dict(config)))
+        searched = functools.partial(record.bench_fn, *kernel_args)
+        rebuilt = functools.partial(fresh, *kernel_args)
+        out.append({
+            "config": _config_dict(config),
+            "in_search_ms": record.median,
+            "searched_fn_events_ms": statistics.median(_event_samples(searched, 50)),
+            "fresh_fn_events_ms": statistics.median(_event_samples(rebuilt, 50)),
+            "searched_fn_device_ms": timer.measure(f"searched {len(out)}", searched),
+            "fresh_fn_device_ms": timer.measure(f"fresh {len(out)}", rebuilt),
+        })
+    return out
 
 
 # ----------------------------------------------------------------------------- re-timing, one process
@@ -215,20 +257,56 @@ def retime(args: argparse.Namespace) -> None:
         accuracy[label] = float((out.float() - expected.float()).abs().max())
         functions[label] = (lambda fn=fn: fn(*kernel_args))
     samples: dict[str, list[float]] = {label: [] for label in functions}
-    rng = random.Random(0)
+    graph_samples: dict[str, list[float]] = {label: [] for label in functions}
+    graph_timer = None
+    graph_errors: dict[str, str] = {}
+    if on_gpu:
+        from helion_hybrid.timing import GraphDeviceTimer
+
+        graph_timer = GraphDeviceTimer()
+    rng = random.Random(args.shuffle_seed)
     labels = list(functions)
-    for label in labels:  # warm-up
+    for label in labels:  # warm-up, graph capture
         bench(functions[label], warmup=5, rep=20, return_mode="median")
+        if graph_timer is not None:
+            try:
+                graph_timer.measure(label, functions[label])
+            except Exception as error:  # a launcher CUDA graphs cannot capture
+                graph_errors[label] = f"{type(error).__name__}: {error}"
     for _ in range(args.rounds):
         rng.shuffle(labels)
         for label in labels:
             samples[label].append(float(bench(functions[label], warmup=2, rep=args.round_ms, return_mode="median")))
+            if graph_timer is not None and label not in graph_errors:
+                graph_samples[label].append(graph_timer.measure(label, functions[label]))
     timings = {label: statistics.median(v) for label, v in samples.items()}
+    graph_timings = {label: statistics.median(v) for label, v in graph_samples.items() if v}
     device = torch.cuda.get_device_name() if on_gpu else "cpu"
     Path(args.output).write_text(json.dumps({
         "device": device, "rounds": args.rounds, "round_ms": args.round_ms, "median_ms": timings,
-        "samples_ms": samples, "max_abs_error_vs_reference": accuracy,
+        "graph_median_ms": graph_timings, "samples_ms": samples, "graph_samples_ms": graph_samples,
+        "graph_errors": graph_errors, "max_abs_error_vs_reference": accuracy,
     }, indent=2))
+
+
+def merge_retimes(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One re-timing summary from several independent processes: per config
+    the median of the process medians, and the spread between processes."""
+    merged: dict[str, Any] = {
+        "device": parts[0]["device"], "processes": len(parts), "rounds": parts[0]["rounds"],
+        "round_ms": parts[0]["round_ms"], "max_abs_error_vs_reference": parts[0]["max_abs_error_vs_reference"],
+        "per_process": parts,
+    }
+    for key in ("median_ms", "graph_median_ms"):
+        labels = sorted({label for part in parts for label in part.get(key, {})})
+        merged[key] = {label: statistics.median(p[key][label] for p in parts if label in p.get(key, {}))
+                       for label in labels}
+        merged[key.replace("median", "spread")] = {
+            label: [min(p[key][label] for p in parts if label in p.get(key, {})),
+                    max(p[key][label] for p in parts if label in p.get(key, {}))]
+            for label in labels
+        }
+    return merged
 
 
 # ----------------------------------------------------------------------------- report
@@ -237,18 +315,24 @@ def report(out_dir: Path, workload: str) -> dict[str, Any]:
     runs = [json.loads(p.read_text()) for p in sorted((out_dir / "runs").glob("*.json"))]
     retimed = json.loads((out_dir / "retime.json").read_text())
     median_ms = retimed["median_ms"]
+    graph_ms = retimed.get("graph_median_ms", {})
     rows: dict[str, dict[str, Any]] = {}
     for run in runs:
         label = f"{run['algorithm']} seed {run['seed']}"
         run["retimed_best_ms"] = median_ms.get(label)
+        run["retimed_device_ms"] = graph_ms.get(label)
         rows.setdefault(run["algorithm"], {"runs": []})["runs"].append(run)
     best_any = min(v for k, v in median_ms.items() if k != "eager reference")
+    graph_runs = [v for k, v in graph_ms.items() if k != "eager reference"]
+    best_any_device = min(graph_runs) if graph_runs else None
     for algorithm, row in rows.items():
         walls = [r["wall_s"] for r in row["runs"]]
         times = [r["retimed_best_ms"] for r in row["runs"] if r["retimed_best_ms"] is not None]
         row["median_wall_s"] = statistics.median(walls)
         row["median_best_ms"] = statistics.median(times) if times else None
         row["best_ms"] = min(times) if times else None
+        device_times = [r["retimed_device_ms"] for r in row["runs"] if r["retimed_device_ms"] is not None]
+        row["median_device_ms"] = statistics.median(device_times) if device_times else None
         row["median_configs_timed"] = statistics.median(r["configs_timed"] for r in row["runs"])
         row["seeds"] = [r["seed"] for r in row["runs"]]
     summary: dict[str, Any] = {
@@ -256,6 +340,11 @@ def report(out_dir: Path, workload: str) -> dict[str, Any]:
         "device": retimed["device"],
         "eager_reference_ms": median_ms.get("eager reference"),
         "best_found_ms": best_any,
+        "best_found_device_ms": best_any_device,
+        "retime_processes": retimed.get("processes", 1),
+        "retime_max_spread": max(
+            (hi / lo - 1 for label, (lo, hi) in retimed.get("spread_ms", {}).items()), default=None
+        ),
         "algorithms": {},
     }
     ps, rs = rows.get("PatternSearch"), rows.get("RandomSearch")
@@ -263,6 +352,9 @@ def report(out_dir: Path, workload: str) -> dict[str, Any]:
     for algorithm, row in rows.items():
         entry = {k: v for k, v in row.items() if k != "runs"}
         entry["quality_gap_vs_best_found"] = row["median_best_ms"] / best_any - 1 if row["median_best_ms"] else None
+        entry["device_gap_vs_best_found"] = (
+            row["median_device_ms"] / best_any_device - 1 if row["median_device_ms"] and best_any_device else None
+        )
         if ps:
             entry["wall_ratio_vs_PatternSearch"] = row["median_wall_s"] / ps["median_wall_s"]
         if rs:
@@ -281,14 +373,20 @@ def report(out_dir: Path, workload: str) -> dict[str, Any]:
 def markdown_table(summary: dict[str, Any]) -> str:
     order = [a for a in ALGORITHMS if a in summary["algorithms"]]
     ref = summary["eager_reference_ms"]
+    processes = summary.get("retime_processes", 1)
+    spread = summary.get("retime_max_spread")
     lines = [
-        f"Workload `{summary['workload']}` on {summary['device']}. Best kernel times re-timed side by side in one "
-        f"process (median of interleaved rounds); eager PyTorch reference {ref:.4f} ms. Wall time and kernel time "
-        "are medians over seeds.",
+        f"Workload `{summary['workload']}` on {summary['device']}. Best kernel times re-timed side by side "
+        f"(Triton do_bench, median of interleaved rounds, in {processes} separate process(es), median of the "
+        f"process medians); eager PyTorch reference {ref:.4f} ms. Device time: CUDA graph of (L2 flush, kernel) "
+        "minus a graph of the flushes, no launch overhead. Wall time and kernel times are medians over seeds."
+        + (f" One config's do_bench median differed by up to {100 * spread:.1f}% between re-timing processes."
+           if spread is not None and processes > 1 else ""),
         "",
-        "| Algorithm | seeds | wall time (s) | configs tried | best kernel (ms) | speed-up vs PatternSearch | "
-        "speed-up vs RandomSearch | speed-up vs LFBOTreeSearch | quality gap vs best found |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| Algorithm | seeds | wall time (s) | configs tried | best kernel (ms) | device time (ms) | "
+        "speed-up vs PatternSearch | speed-up vs RandomSearch | speed-up vs LFBOTreeSearch | "
+        "quality gap vs best found | device-time gap |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for a in order:
         e = summary["algorithms"][a]
@@ -296,11 +394,15 @@ def markdown_table(summary: dict[str, Any]) -> str:
         def speedup(key: str) -> str:
             return f"{1 / e[key]:.2f}x" if key in e and e[key] else "-"
 
+        def gap(key: str) -> str:
+            return f"{100 * e[key]:+.1f}%" if e.get(key) is not None else "-"
+
+        device = f"{e['median_device_ms']:.4f}" if e.get("median_device_ms") else "-"
         lines.append(
             f"| {a} | {len(e['seeds'])} | {e['median_wall_s']:.1f} | {e['median_configs_timed']:.0f} | "
-            f"{e['median_best_ms']:.4f} | {speedup('wall_ratio_vs_PatternSearch')} | "
+            f"{e['median_best_ms']:.4f} | {device} | {speedup('wall_ratio_vs_PatternSearch')} | "
             f"{speedup('wall_ratio_vs_RandomSearch')} | {speedup('wall_ratio_vs_LFBOTreeSearch')} | "
-            f"{100 * e['quality_gap_vs_best_found']:+.1f}% |"
+            f"{gap('quality_gap_vs_best_found')} | {gap('device_gap_vs_best_found')} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -366,12 +468,15 @@ def main() -> None:
     one.add_argument("--effort", default="full")
     one.add_argument("--result", required=True)
     one.add_argument("--trace", required=True)
+    one.add_argument("--post-check", type=int, default=0,
+                     help="diagnostic: re-time this many best configs in the search process afterwards")
     rt = sub.add_parser("retime", help="(internal) re-time best configs side by side")
     rt.add_argument("--workload", required=True)
     rt.add_argument("--runs", nargs="+", required=True)
     rt.add_argument("--output", required=True)
     rt.add_argument("--rounds", type=int, default=40)
     rt.add_argument("--round-ms", type=int, default=25)
+    rt.add_argument("--shuffle-seed", type=int, default=0)
 
     from workloads import WORKLOADS
 
@@ -386,9 +491,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true",
                         help="reuse stored runs (anchors) instead of re-running them; always re-times them")
     parser.add_argument("--skip-retime", action="store_true", help="only run searches (e.g. long anchors)")
+    parser.add_argument("--post-check", type=int, default=0,
+                        help="diagnostic: after each search, re-time its N best configs in the search's process "
+                             "(HybridSearch / MFBO only), stored as post_check in the run's JSON")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild results.json, table.md and the plot from stored runs and re-timing")
-    parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds")
+    parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds per process")
+    parser.add_argument("--retime-processes", type=int, default=3,
+                        help="independent re-timing processes (their medians are combined; the spread is reported)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per search")
     args = parser.parse_args()
     if args.command == "run-one":
@@ -418,7 +528,7 @@ def main() -> None:
             child = subprocess.run(
                 [sys.executable, __file__, "run-one", "--workload", workload, "--algorithm", algorithm,
                  "--seed", str(seed), "--effort", effort, "--result", str(stem.with_suffix(".json")),
-                 "--trace", str(stem.with_suffix(".jsonl"))],
+                 "--trace", str(stem.with_suffix(".jsonl")), "--post-check", str(args.post_check)],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=args.timeout,
             )
             (stem.with_suffix(".log")).write_text(child.stdout[-200_000:])
@@ -431,9 +541,17 @@ def main() -> None:
     if args.skip_retime:
         return
     run_files = sorted(str(p) for p in (out_dir / "runs").glob("*.json"))
-    print(f"[retime] {len(run_files)} best configs + eager reference, {args.rounds} interleaved rounds ...", flush=True)
-    subprocess.run([sys.executable, __file__, "retime", "--workload", workload, "--runs", *run_files,
-                    "--output", str(out_dir / "retime.json"), "--rounds", str(args.rounds)], check=True)
+    parts = []
+    for index in range(args.retime_processes):
+        print(f"[retime {index + 1}/{args.retime_processes}] {len(run_files)} best configs + eager reference, "
+              f"{args.rounds} interleaved rounds ...", flush=True)
+        part = out_dir / f"retime.process{index}.json"
+        subprocess.run([sys.executable, __file__, "retime", "--workload", workload, "--runs", *run_files,
+                        "--output", str(part), "--rounds", str(args.rounds), "--shuffle-seed", str(index)],
+                       check=True)
+        parts.append(json.loads(part.read_text()))
+        part.unlink()
+    (out_dir / "retime.json").write_text(json.dumps(merge_retimes(parts), indent=1))
     summary = report(out_dir, workload)
     print()
     print((out_dir / "table.md").read_text())
