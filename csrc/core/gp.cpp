@@ -38,6 +38,9 @@ constexpr double kTiny = 1e-300;  // log(0) guard when packing noise terms
 constexpr int kChunkRows = 256;   // candidates per prediction chunk
 constexpr double kVarianceFloor = 1e-12;  // relative to the signal variance
 constexpr int kJitterAttempts = 11;       // 0, then 1e-10 .. 1e-1 (x scale)
+// Screening: how much better (in subset log likelihood) the best screened
+// optimum must be than start 0's to be refined on all the data as well.
+constexpr double kScreenMargin = 0.05;
 
 void require(bool condition, const std::string& message) {
   if (!condition) throw std::invalid_argument(message);
@@ -609,7 +612,8 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
   // BLAS single-threaded inside; otherwise one start at a time with
   // multithreaded BLAS.
   auto run_starts = [&](const std::vector<std::vector<double>>& points,
-                        const std::vector<int>& rows) {
+                        const std::vector<int>& rows,
+                        const LbfgsOptions& options) {
     const int count = static_cast<int>(points.size());
     std::vector<LbfgsResult> results(count);
     if (count == 0) return results;
@@ -646,7 +650,7 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
         }
         return f;
       };
-      results[s] = minimize_lbfgs(objective, points[s], lower, upper, lo);
+      results[s] = minimize_lbfgs(objective, points[s], lower, upper, options);
     });
     return results;
   };
@@ -667,7 +671,7 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
     }
     std::vector<int> rows(perm.begin(), perm.begin() + o.screening_size);
     std::sort(rows.begin(), rows.end());
-    const auto screened = run_starts(starts, rows);
+    const auto screened = run_starts(starts, rows, lo);
     std::vector<int> order;
     for (int s = 0; s < num_starts; ++s) {
       out.evaluations += screened[s].evaluations;
@@ -677,12 +681,26 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
       return screened[a].f < screened[b].f;
     });
     // The first start (warm or default) is refined as given: screening must
-    // never do worse than a single full-data start from it.
+    // never do worse than a single full-data start from it. The best
+    // screened optimum is refined too, unless it beats start 0's own
+    // screened optimum by less than kScreenMargin nats: then the restarts
+    // only found start 0's optimum again, and refining it as well would
+    // mostly repeat that work (measured: it halves the full-data
+    // evaluations at n = 1000 and never lowered the fitted likelihood, given
+    // the tighter tolerance below).
     std::vector<std::vector<double>> refine = {starts[0]};
-    if (!order.empty()) refine.push_back(screened[order[0]].x);
-    results = run_starts(refine, {});
+    const bool same_as_start0 =
+        !order.empty() && usable(screened[0]) &&
+        !(screened[order[0]].f < screened[0].f - kScreenMargin);
+    if (!order.empty() && !same_as_start0) refine.push_back(screened[order[0]].x);
+    // Refinements stop at a tenth of the tolerance: the relative test scales
+    // with |f|, which grows with n, and at n = 1000 the default stopped
+    // crawls that were still gaining tenths of a nat.
+    LbfgsOptions refine_options = lo;
+    refine_options.f_tolerance = 0.1 * o.tolerance;
+    results = run_starts(refine, {}, refine_options);
   } else {
-    results = run_starts(starts, {});
+    results = run_starts(starts, {}, lo);
   }
   int best = -1;
   for (int s = 0; s < static_cast<int>(results.size()); ++s) {
