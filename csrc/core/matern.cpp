@@ -109,6 +109,37 @@ void kernel_and_grad_row(double sq_a, const double* __restrict sq_b,
   }
 }
 
+HH_HOT_LOOP
+void row_dot_and_max_weighted_square(const double* __restrict k,
+                                     const double* __restrict a,
+                                     const double* __restrict w, int count,
+                                     double* dot, double* max_weighted_square) {
+  // GCC vector extensions: eight lanes whatever the instruction set (the
+  // baseline build splits them into SSE2 pairs), so the order is fixed.
+  typedef double Lanes __attribute__((vector_size(64)));
+  Lanes sum = {0, 0, 0, 0, 0, 0, 0, 0}, mx = sum;
+  int j = 0;
+  for (; j + 8 <= count; j += 8) {
+    Lanes kj, aj, wj;
+    std::memcpy(&kj, k + j, sizeof kj);
+    std::memcpy(&aj, a + j, sizeof aj);
+    std::memcpy(&wj, w + j, sizeof wj);
+    sum += kj * aj;
+    const Lanes q = kj * kj * wj;
+    mx = q > mx ? q : mx;
+  }
+  for (int l = 0; j < count; ++j, ++l) {
+    sum[l] += k[j] * a[j];
+    const double q = k[j] * k[j] * w[j];
+    mx[l] = q > mx[l] ? q : mx[l];
+  }
+  *dot = ((sum[0] + sum[1]) + (sum[2] + sum[3])) +
+         ((sum[4] + sum[5]) + (sum[6] + sum[7]));
+  double m = mx[0];
+  for (int l = 1; l < 8; ++l) m = mx[l] > m ? mx[l] : m;
+  *max_weighted_square = m;
+}
+
 double kernel_from_r2(double r2, double s2) {
   if (!(r2 > 0.0)) r2 = 0.0;
   const double sr = kSqrt5 * std::sqrt(r2);
