@@ -1,8 +1,12 @@
 // Why the pragma: GCC refuses to if-convert (and so to vectorise) the clamps
 // below under the default -ftrapping-math. The loops raise no FP exceptions
-// anyone observes. std::sqrt is avoided for the same reason (errno handling
-// blocks vectorisation and `optimize("no-math-errno")` is not honoured), so
-// r = sqrt(r^2) uses a Newton inverse square root that vectorises everywhere.
+// anyone observes. r = sqrt(r^2) is std::sqrt, which vectorises to the
+// hardware square root only without errno handling: CMakeLists.txt compiles
+// this file with -fno-math-errno (`optimize("no-math-errno")` is not
+// honoured). The hardware instruction is correctly rounded and runs on its
+// own unit: kernel_row over 1e5 x 1000 pairs took 80 ms instead of 130 ms
+// with the Newton inverse square root used before (one core, AVX-512).
+// Built without the flag, the loops stay correct but scalar.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
@@ -38,19 +42,6 @@ inline std::uint64_t double_to_bits(double d) {
   std::uint64_t b;
   std::memcpy(&b, &d, sizeof b);
   return b;
-}
-
-// sqrt(x) for x >= 0: bit-trick guess of 1/sqrt(x), three Newton steps
-// (relative error ~1e-9), then one Heron correction of x * y (~1e-16).
-inline double sqrt_nonnegative(double x) {
-  const double xs = x + 1e-300;  // keeps the guess finite at x == 0
-  double y = bits_to_double(0x5fe6eb50c7b537a9ULL - (double_to_bits(xs) >> 1));
-  const double h = 0.5 * xs;
-  y = y * (1.5 - h * y * y);
-  y = y * (1.5 - h * y * y);
-  y = y * (1.5 - h * y * y);
-  const double r = x * y;
-  return r + 0.5 * y * (x - r * r);
 }
 
 // exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2/2, Taylor polynomial of
@@ -89,7 +80,7 @@ void kernel_row(double sq_a, const double* __restrict sq_b,
   for (int j = 0; j < count; ++j) {
     double r2 = sq_a + sq_b[j] - 2.0 * dot[j];
     r2 = r2 > 0.0 ? r2 : 0.0;
-    const double sr = kSqrt5 * sqrt_nonnegative(r2);
+    const double sr = kSqrt5 * std::sqrt(r2);
     const double e = s2 * exp_nonpositive_inline(-sr);
     dot[j] = (1.0 + sr + (5.0 / 3.0) * r2) * e;
   }
@@ -102,7 +93,7 @@ void kernel_and_grad_row(double sq_a, const double* __restrict sq_b,
   for (int j = 0; j < count; ++j) {
     double r2 = sq_a + sq_b[j] - 2.0 * dot[j];
     r2 = r2 > 0.0 ? r2 : 0.0;
-    const double sr = kSqrt5 * sqrt_nonnegative(r2);
+    const double sr = kSqrt5 * std::sqrt(r2);
     const double e = s2 * exp_nonpositive_inline(-sr);
     dot[j] = (1.0 + sr + (5.0 / 3.0) * r2) * e;
     grad[j] = (5.0 / 3.0) * (1.0 + sr) * e;
