@@ -240,10 +240,19 @@ class LmlWorkspace {
   }
 
   // Log marginal likelihood at `packed`; writes the gradient if grad is not
-  // null. Returns -inf if K cannot be factorised even with jitter.
+  // null. Returns -inf if K cannot be factorised even with jitter. A call
+  // with a gradient at the point of the previous, value-only call continues
+  // from that call's factorisation (the fit's line search asks for the
+  // gradient only at the step it accepts).
   double evaluate(const double* p, double* grad) {
     const int n = n_, d = d_, ld = d + 1;
     constexpr double kFail = -std::numeric_limits<double>::infinity();
+    if (grad != nullptr && value_ready_ &&
+        std::equal(p, p + d + 4, value_point_.begin())) {
+      value_ready_ = false;
+      return gradient(p, value_lml_, value_jitter_, grad);
+    }
+    value_ready_ = false;
     for (int k = 0; k < d; ++k) inv_l_[k] = std::exp(-p[k]);
     const double s2 = std::exp(p[d]);
     const double sn = std::exp(p[d + 1]);
@@ -260,9 +269,9 @@ class LmlWorkspace {
     for (int i = 0; i < n; ++i) noise_[i] = sn * inv_reps_[i] + tau;
 
     // K, its factor and K^-1 live in the row-major upper triangle of k_ (=
-    // the column-major lower triangle LAPACK's 'L' routines see); G likewise.
-    double* g = grad ? g_.data() : nullptr;
-    auto build = [&] { gram_upper(xs_.data(), ld, sq_.data(), n, d, s2, k_.data(), g); };
+    // the column-major lower triangle LAPACK's 'L' routines see); G likewise,
+    // built even for a value-only call, which a gradient call may continue.
+    auto build = [&] { gram_upper(xs_.data(), ld, sq_.data(), n, d, s2, k_.data(), g_.data()); };
     double jitter = 0.0;
     if (!factorise_with_jitter(k_.data(), n, noise_.data(), s2, build, &jitter, 'L'))
       return kFail;
@@ -274,8 +283,27 @@ class LmlWorkspace {
     for (int i = 0; i < n; ++i) quad += v_[i] * v_[i];
     const double lml = -0.5 * quad - sum_log_diagonal(l, n) - 0.5 * n * kLog2Pi;
     if (!std::isfinite(lml)) return kFail;
-    if (grad == nullptr) return lml;
+    if (grad == nullptr) {
+      value_ready_ = true;
+      value_point_.assign(p, p + d + 4);
+      value_lml_ = lml;
+      value_jitter_ = jitter;
+      return lml;
+    }
+    return gradient(p, lml, jitter, grad);
+  }
 
+ private:
+  // The gradient part of evaluate(): k_ holds the Cholesky factor of K at p
+  // (with `jitter` added), g_ the kernel gradient factor, xs_, noise_ and v_
+  // (= L^-1 (y - mean)) belong to p. Returns lml, or -inf on failure.
+  double gradient(const double* p, double lml, double jitter, double* grad) {
+    const int n = n_, d = d_, ld = d + 1;
+    constexpr double kFail = -std::numeric_limits<double>::infinity();
+    const double sn = std::exp(p[d + 1]);
+    const double tau = std::exp(p[d + 2]);
+    const double mean = p[d + 3];
+    const double* l = k_.data();
     std::copy(v_.begin(), v_.end(), alpha_.begin());
     scipy_cblas_dtrsv(ColMajor, Lower, Trans, NonUnit, n, l, n, alpha_.data(), 1);
     // K^-1 = L^-T L^-1: invert L (TRMM recursion), then LAUUM.
@@ -324,10 +352,13 @@ class LmlWorkspace {
     return lml;
   }
 
- private:
   int n_, d_;
   std::vector<double> x_, y_, inv_reps_;
   std::vector<double> k_, g_, xs_, ma_, sq_, noise_, v_, alpha_, inv_l_;
+  // The last value-only call, while k_ still holds its factorisation.
+  bool value_ready_ = false;
+  std::vector<double> value_point_;
+  double value_lml_ = 0.0, value_jitter_ = 0.0;
 };
 
 // xoshiro256** seeded by splitmix64: deterministic on every platform, unlike
@@ -606,6 +637,7 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
   lo.f_tolerance = o.tolerance;
   lo.g_tolerance = 1e-5;
   lo.max_step = 3.0;  // log units: at most a factor of 20 per first trial
+  lo.value_only_trials = true;  // rejected trials skip the K^-1 work
 
   // Runs L-BFGS from each start on the rows `rows` of the data (all rows if
   // empty). Parallel over starts when there are several threads and starts,
@@ -637,15 +669,16 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
       auto& ws = spaces[worker];
       if (!ws) ws.reset(new LmlWorkspace(px, py, pr, m, d));
       auto objective = [&](const double* p, double* grad) {
-        const double lml = ws->evaluate(p, grad);
+        const double lml = ws->evaluate(p, grad);  // grad null: value only
         if (!std::isfinite(lml)) return std::numeric_limits<double>::infinity();
         double f = -lml;
-        for (int i = 0; i < np; ++i) grad[i] = -grad[i];
+        if (grad != nullptr)
+          for (int i = 0; i < np; ++i) grad[i] = -grad[i];
         if (use_prior) {
           for (int k = 0; k < d; ++k) {
             const double z = p[k] - prior_mu;
             f += 0.5 * z * z / prior_w2;
-            grad[k] += z / prior_w2;
+            if (grad != nullptr) grad[k] += z / prior_w2;
           }
         }
         return f;
