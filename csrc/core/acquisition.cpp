@@ -228,25 +228,6 @@ double dot(const double* a, const double* b, int n) {
   return (s0 + s1) + (s2 + s3);
 }
 
-// max_j k_j^2 w_j, four accumulators (max is exact in any order).
-double max_weighted_square(const double* k, const double* w, int n) {
-  double m0 = 0.0, m1 = 0.0, m2 = 0.0, m3 = 0.0;
-  int j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const double a0 = k[j] * k[j] * w[j], a1 = k[j + 1] * k[j + 1] * w[j + 1];
-    const double a2 = k[j + 2] * k[j + 2] * w[j + 2], a3 = k[j + 3] * k[j + 3] * w[j + 3];
-    m0 = a0 > m0 ? a0 : m0;
-    m1 = a1 > m1 ? a1 : m1;
-    m2 = a2 > m2 ? a2 : m2;
-    m3 = a3 > m3 ? a3 : m3;
-  }
-  for (; j < n; ++j) {
-    const double a = k[j] * k[j] * w[j];
-    m0 = a > m0 ? a : m0;
-  }
-  return std::max(std::max(m0, m1), std::max(m2, m3));
-}
-
 // Open-addressing map from point (index vector) to candidate id.
 class CandidateIndex {
  public:
@@ -630,10 +611,12 @@ class Maximizer {
         std::vector<double>& kx = scratch(1);
         kx.resize(static_cast<std::size_t>(m) * n);
         obj_.gp->cross_covariance(feat.data(), m, kx.data());
-        scipy_cblas_dgemv(blas::RowMajor, blas::NoTrans, m, n, 1.0, kx.data(), n, obj_.gp->alpha().data(), 1, 0.0,
-                          mean_.data() + begin, 1);
+        // Mean (k . alpha) and single-point bound in one pass over each row.
+        const double* alpha = obj_.gp->alpha().data();
         for (int i = 0; i < m; ++i) {
-          const double reduction = max_weighted_square(kx.data() + static_cast<std::size_t>(i) * n, inv_.data(), n);
+          double reduction;
+          matern::row_dot_and_max_weighted_square(kx.data() + static_cast<std::size_t>(i) * n, alpha, inv_.data(), n,
+                                                  &mean_[begin + i], &reduction);
           var_bound[i] = std::min(s2_, std::max(var_floor_, s2_ - reduction) + slack_);
         }
       } else {

@@ -49,9 +49,11 @@ struct FitOptions {
   int threads = 0;
   // Screening: with more than 2 * screening_size observations, every start is
   // first optimised on a random subset of screening_size of them (seeded by
-  // `seed`); then only the best screened optimum and the first start (warm or
-  // default) as given are refined on all the data. Cuts the full-data
-  // evaluations several-fold. 0 = every start on all the data.
+  // `seed`); then only the first start (warm or default) as given and, if it
+  // is clearly better on the subset than the first start's own optimum, the
+  // best screened optimum are refined on all the data, with tolerance / 10.
+  // Cuts the full-data evaluations several-fold. 0 = every start on all the
+  // data.
   int screening_size = 300;
 };
 

@@ -146,12 +146,21 @@ LbfgsResult minimize_lbfgs(const LbfgsObjective& objective,
           smax = std::max(smax, std::fabs(s[i]));
         }
         if (smax <= 1e-14 * (1.0 + std::sqrt(dot(x, x)))) break;  // no move
-        f_new = objective(x_new.data(), g_new.data());
+        const bool value_only = options.value_only_trials;
+        f_new = objective(x_new.data(), value_only ? nullptr : g_new.data());
         ++result.evaluations;
-        const bool finite = std::isfinite(f_new) && all_finite(g_new);
+        bool finite = std::isfinite(f_new) && (value_only || all_finite(g_new));
         if (finite && f_new <= f + c1 * std::min(gs, 0.0)) {
-          accepted = true;
-          break;
+          // Accepted: with value-only trials, now the gradient there (part of
+          // the same evaluation).
+          if (value_only) {
+            f_new = objective(x_new.data(), g_new.data());
+            finite = std::isfinite(f_new) && all_finite(g_new);
+          }
+          if (finite) {
+            accepted = true;
+            break;
+          }
         }
         if (!finite) {
           t *= 0.1;

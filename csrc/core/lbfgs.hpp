@@ -27,6 +27,12 @@ struct LbfgsOptions {
   // Largest change of any variable in the first trial step of an iteration
   // (the direction is scaled down if needed); <= 0 disables the cap.
   double max_step = 0.0;
+  // The objective accepts grad == nullptr (value only): line-search trials
+  // are evaluated without the gradient, and the objective is called again at
+  // the same point, with grad, only for the trial that is accepted (an
+  // objective that can continue from the value it just computed then pays
+  // for the gradient only there). Same iterates either way.
+  bool value_only_trials = false;
 };
 
 struct LbfgsResult {

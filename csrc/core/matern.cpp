@@ -1,8 +1,12 @@
 // Why the pragma: GCC refuses to if-convert (and so to vectorise) the clamps
 // below under the default -ftrapping-math. The loops raise no FP exceptions
-// anyone observes. std::sqrt is avoided for the same reason (errno handling
-// blocks vectorisation and `optimize("no-math-errno")` is not honoured), so
-// r = sqrt(r^2) uses a Newton inverse square root that vectorises everywhere.
+// anyone observes. r = sqrt(r^2) is std::sqrt, which vectorises to the
+// hardware square root only without errno handling: CMakeLists.txt compiles
+// this file with -fno-math-errno (`optimize("no-math-errno")` is not
+// honoured). The hardware instruction is correctly rounded and runs on its
+// own unit: kernel_row over 1e5 x 1000 pairs took 80 ms instead of 130 ms
+// with the Newton inverse square root used before (one core, AVX-512).
+// Built without the flag, the loops stay correct but scalar.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC optimize("no-trapping-math")
 #endif
@@ -38,19 +42,6 @@ inline std::uint64_t double_to_bits(double d) {
   std::uint64_t b;
   std::memcpy(&b, &d, sizeof b);
   return b;
-}
-
-// sqrt(x) for x >= 0: bit-trick guess of 1/sqrt(x), three Newton steps
-// (relative error ~1e-9), then one Heron correction of x * y (~1e-16).
-inline double sqrt_nonnegative(double x) {
-  const double xs = x + 1e-300;  // keeps the guess finite at x == 0
-  double y = bits_to_double(0x5fe6eb50c7b537a9ULL - (double_to_bits(xs) >> 1));
-  const double h = 0.5 * xs;
-  y = y * (1.5 - h * y * y);
-  y = y * (1.5 - h * y * y);
-  y = y * (1.5 - h * y * y);
-  const double r = x * y;
-  return r + 0.5 * y * (x - r * r);
 }
 
 // exp(x) for x <= 0: x = n ln2 + r with |r| <= ln2/2, Taylor polynomial of
@@ -89,7 +80,7 @@ void kernel_row(double sq_a, const double* __restrict sq_b,
   for (int j = 0; j < count; ++j) {
     double r2 = sq_a + sq_b[j] - 2.0 * dot[j];
     r2 = r2 > 0.0 ? r2 : 0.0;
-    const double sr = kSqrt5 * sqrt_nonnegative(r2);
+    const double sr = kSqrt5 * std::sqrt(r2);
     const double e = s2 * exp_nonpositive_inline(-sr);
     dot[j] = (1.0 + sr + (5.0 / 3.0) * r2) * e;
   }
@@ -102,11 +93,42 @@ void kernel_and_grad_row(double sq_a, const double* __restrict sq_b,
   for (int j = 0; j < count; ++j) {
     double r2 = sq_a + sq_b[j] - 2.0 * dot[j];
     r2 = r2 > 0.0 ? r2 : 0.0;
-    const double sr = kSqrt5 * sqrt_nonnegative(r2);
+    const double sr = kSqrt5 * std::sqrt(r2);
     const double e = s2 * exp_nonpositive_inline(-sr);
     dot[j] = (1.0 + sr + (5.0 / 3.0) * r2) * e;
     grad[j] = (5.0 / 3.0) * (1.0 + sr) * e;
   }
+}
+
+HH_HOT_LOOP
+void row_dot_and_max_weighted_square(const double* __restrict k,
+                                     const double* __restrict a,
+                                     const double* __restrict w, int count,
+                                     double* dot, double* max_weighted_square) {
+  // GCC vector extensions: eight lanes whatever the instruction set (the
+  // baseline build splits them into SSE2 pairs), so the order is fixed.
+  typedef double Lanes __attribute__((vector_size(64)));
+  Lanes sum = {0, 0, 0, 0, 0, 0, 0, 0}, mx = sum;
+  int j = 0;
+  for (; j + 8 <= count; j += 8) {
+    Lanes kj, aj, wj;
+    std::memcpy(&kj, k + j, sizeof kj);
+    std::memcpy(&aj, a + j, sizeof aj);
+    std::memcpy(&wj, w + j, sizeof wj);
+    sum += kj * aj;
+    const Lanes q = kj * kj * wj;
+    mx = q > mx ? q : mx;
+  }
+  for (int l = 0; j < count; ++j, ++l) {
+    sum[l] += k[j] * a[j];
+    const double q = k[j] * k[j] * w[j];
+    mx[l] = q > mx[l] ? q : mx[l];
+  }
+  *dot = ((sum[0] + sum[1]) + (sum[2] + sum[3])) +
+         ((sum[4] + sum[5]) + (sum[6] + sum[7]));
+  double m = mx[0];
+  for (int l = 1; l < 8; ++l) m = mx[l] > m ? mx[l] : m;
+  *max_weighted_square = m;
 }
 
 double kernel_from_r2(double r2, double s2) {

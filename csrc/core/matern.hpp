@@ -21,6 +21,15 @@ void kernel_row(double sq_a, const double* sq_b, double* dot, int count,
 void kernel_and_grad_row(double sq_a, const double* sq_b, double* dot,
                          double* grad, int count, double s2);
 
+// Over one row of kernel values k (count entries): *dot = sum_j k_j a_j and
+// *max_weighted_square = max_j k_j^2 w_j (0 for an empty row; NaN terms are
+// skipped). One pass instead of a GEMV and a second scan; the partial sums
+// run in eight fixed lanes combined in a fixed order, so every instruction
+// set (and thread count) gives the same result.
+void row_dot_and_max_weighted_square(const double* k, const double* a,
+                                     const double* w, int count, double* dot,
+                                     double* max_weighted_square);
+
 // Scalar reference (std::exp / std::sqrt), for tests and small cases.
 double kernel_from_r2(double r2, double s2);
 

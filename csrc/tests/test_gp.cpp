@@ -154,6 +154,28 @@ void test_matern_primitives() {
   }
   HH_CHECK(worst < 1e-14);
   HH_CHECK(dot[1] == 2.0 || std::fabs(dot[1] - 2.0) < 1e-15);
+  // Fused row dot product and max of k^2 w, every tail length, NaN skipped.
+  for (int count : {0, 1, 7, 8, 9, 16, 37}) {
+    std::vector<double> k(count), a(count), w(count);
+    for (int j = 0; j < count; ++j) {
+      k[j] = 2.0 * rng.uniform() - 0.5;
+      a[j] = rng.uniform() - 0.5;
+      w[j] = rng.uniform();
+    }
+    if (count > 3) w[3] = std::numeric_limits<double>::quiet_NaN();
+    double ref_dot = 0.0, ref_abs = 0.0, ref_max = 0.0;
+    for (int j = 0; j < count; ++j) {
+      ref_dot += k[j] * a[j];
+      ref_abs += std::fabs(k[j] * a[j]);
+      const double q = k[j] * k[j] * w[j];
+      if (q > ref_max) ref_max = q;
+    }
+    double got_dot = -1.0, got_max = -1.0;
+    hh::matern::row_dot_and_max_weighted_square(k.data(), a.data(), w.data(), count, &got_dot,
+                                                &got_max);
+    HH_CHECK(std::fabs(got_dot - ref_dot) <= 1e-15 * (ref_abs + 1.0));
+    HH_CHECK(got_max == ref_max);
+  }
 }
 
 void test_lml_against_naive_and_gradient() {

@@ -1,4 +1,5 @@
 // Tests of the box-constrained L-BFGS minimiser.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -22,13 +23,22 @@ double rosenbrock(const double* x, double* g, int n) {
   return f;
 }
 
-void test_rosenbrock() {
-  const int n = 6;
+// Rosenbrock in 6 variables from -1.2, box [-10, 10], tight tolerances.
+constexpr int kRosenbrockDim = 6;
+const std::vector<double> kRosenbrockLo(kRosenbrockDim, -10.0), kRosenbrockHi(kRosenbrockDim, 10.0),
+    kRosenbrockX0(kRosenbrockDim, -1.2);
+hh::LbfgsOptions rosenbrock_options() {
   hh::LbfgsOptions o;
   o.max_iterations = 500;
   o.f_tolerance = 1e-15;
   o.g_tolerance = 1e-8;
-  std::vector<double> lo(n, -10.0), hi(n, 10.0), x0(n, -1.2);
+  return o;
+}
+
+void test_rosenbrock() {
+  const int n = kRosenbrockDim;
+  const auto &lo = kRosenbrockLo, &hi = kRosenbrockHi, &x0 = kRosenbrockX0;
+  const hh::LbfgsOptions o = rosenbrock_options();
   auto r = hh::minimize_lbfgs(
       [&](const double* x, double* g) { return rosenbrock(x, g, n); }, x0, lo,
       hi, o);
@@ -36,6 +46,38 @@ void test_rosenbrock() {
   HH_CHECK(r.converged);
   for (int i = 0; i < n; ++i) HH_CHECK_NEAR(r.x[i], 1.0, 1e-5);
   HH_CHECK(r.f < 1e-10);
+}
+
+void test_value_only_trials() {
+  // Same iterates whether line-search trials get the gradient or not; with
+  // value_only_trials every gradient call repeats the point of the value-only
+  // call just before it, and some trials are value-only and rejected.
+  const int n = kRosenbrockDim;
+  const auto &lo = kRosenbrockLo, &hi = kRosenbrockHi, &x0 = kRosenbrockX0;
+  hh::LbfgsOptions o = rosenbrock_options();
+  auto full = hh::minimize_lbfgs(
+      [&](const double* x, double* g) { return rosenbrock(x, g, n); }, x0, lo, hi, o);
+  o.value_only_trials = true;
+  int value_calls = 0, gradient_calls = 0;
+  bool repeats_point = true;
+  std::vector<double> last(n, kInf), scratch(n);
+  auto lazy = hh::minimize_lbfgs(
+      [&](const double* x, double* g) {
+        if (g == nullptr) {
+          ++value_calls;
+          last.assign(x, x + n);
+          return rosenbrock(x, scratch.data(), n);
+        }
+        if (++gradient_calls > 1 && !std::equal(x, x + n, last.begin())) repeats_point = false;
+        return rosenbrock(x, g, n);
+      },
+      x0, lo, hi, o);
+  HH_CHECK(lazy.ok && lazy.converged);
+  HH_CHECK(lazy.x == full.x && lazy.f == full.f);
+  HH_CHECK(lazy.evaluations == full.evaluations && lazy.iterations == full.iterations);
+  HH_CHECK(repeats_point);
+  HH_CHECK(value_calls == full.evaluations - 1);  // all but the start point
+  HH_CHECK(gradient_calls < full.evaluations);     // rejected trials had none
 }
 
 void test_active_bounds() {
@@ -93,6 +135,7 @@ void test_bad_bounds() {
 
 int main() {
   test_rosenbrock();
+  test_value_only_trials();
   test_active_bounds();
   test_failing_region();
   test_bad_bounds();
