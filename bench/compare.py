@@ -7,8 +7,11 @@ the bound kernel, as the seed study did). Each run records its wall time,
 configs timed by status and fidelity, time spent compiling / timing /
 modelling where the search reports it, its best config, and a JSONL trace of
 every evaluation. Then every run's best config and the eager PyTorch
-reference are re-timed in one process, interleaved over many rounds, so
-quality ratios come from one run rather than from different runs' noise.
+reference are re-timed side by side, interleaved over many rounds, in
+``--retime-processes`` separate processes (medians combined, spread kept),
+with Triton's do_bench and, on CUDA, device time from a CUDA graph, so
+quality ratios come from one comparison rather than from different runs'
+noise.
 Stored anchor runs (long searches run once and committed) are reused for
 wall time, but their best configs are always re-timed with the new ones.
 
@@ -497,8 +500,9 @@ def main() -> None:
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild results.json, table.md and the plot from stored runs and re-timing")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds per process")
-    parser.add_argument("--retime-processes", type=int, default=3,
-                        help="independent re-timing processes (their medians are combined; the spread is reported)")
+    parser.add_argument("--retime-processes", type=int, default=None,
+                        help="independent re-timing processes, their medians combined and the spread reported "
+                             "(default: 3 on a GPU, 1 on the CPU)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per search")
     args = parser.parse_args()
     if args.command == "run-one":
@@ -511,6 +515,9 @@ def main() -> None:
     if WORKLOADS[workload].needs_gpu and device == "cpu":
         parser.error(f"workload {workload} needs a GPU; without one use add_pallas or matmul_pallas")
     effort = args.effort or ("full" if device != "cpu" else "quick")
+    retime_processes = args.retime_processes if args.retime_processes is not None else (3 if device != "cpu" else 1)
+    if retime_processes < 1:
+        parser.error("--retime-processes must be >= 1")
     out_dir = args.out / device / workload
     if args.report_only:
         report(out_dir, workload)
@@ -542,8 +549,8 @@ def main() -> None:
         return
     run_files = sorted(str(p) for p in (out_dir / "runs").glob("*.json"))
     parts = []
-    for index in range(args.retime_processes):
-        print(f"[retime {index + 1}/{args.retime_processes}] {len(run_files)} best configs + eager reference, "
+    for index in range(retime_processes):
+        print(f"[retime {index + 1}/{retime_processes}] {len(run_files)} best configs + eager reference, "
               f"{args.rounds} interleaved rounds ...", flush=True)
         part = out_dir / f"retime.process{index}.json"
         subprocess.run([sys.executable, __file__, "retime", "--workload", workload, "--runs", *run_files,
