@@ -153,6 +153,11 @@ def run_one(args: argparse.Namespace) -> None:
     MultiFidelityBenchmarkProvider.retime = traced_retime
     PopulationBasedSearch.rebenchmark = traced_rebenchmark
 
+    clock_trace: list[dict[str, Any]] = []
+    phase = ["search"]
+    if args.clock_trace:
+        _trace_clocks(clock_trace, start, phase)
+
     search = cls(bound, kernel_args, **kwargs)
     start[0] = time.perf_counter()
     config = search.autotune(skip_cache=True)
@@ -192,8 +197,37 @@ def run_one(args: argparse.Namespace) -> None:
         for c, o in observations.items() if math.isfinite(getattr(o, "shootout_ms", math.inf))
     ]
     if args.post_check > 0:
+        phase[0] = "post_check"
         result["post_check"] = post_check(search, bound, kernel_args, args.post_check)
+    if args.clock_trace:
+        result["clock_trace"] = clock_trace
     Path(args.result).write_text(json.dumps(_jsonable(result), indent=2))
+
+
+def _trace_clocks(trace: list[dict[str, Any]], start: list[float], phase: list[str]) -> None:
+    """Diagnostic: after every timing burst of helion_hybrid's timers, record
+    what it measured with the GPU's SM clock, power and temperature (NVML);
+    event bursts also record the GPU time of their flush and launch cover."""
+    import helion_hybrid.timing as timing
+    from gpu_probe import ClockReader, probed_event_samples
+
+    clocks = ClockReader()
+    original_measure = timing.GraphDeviceTimer.measure
+
+    def traced_events(call: Any, repetitions: int) -> list[float]:
+        samples, stages = probed_event_samples(call, repetitions)
+        trace.append({"t": time.perf_counter() - start[0], "phase": phase[0], "timer": "events",
+                      "n": repetitions, "median_ms": statistics.median(samples), **stages, **clocks.read()})
+        return samples
+
+    def traced_measure(self: Any, key: str, call: Any) -> float:
+        ms = original_measure(self, key, call)
+        trace.append({"t": time.perf_counter() - start[0], "phase": phase[0], "timer": "graph",
+                      "n": self.calls_per_graph, "median_ms": ms, **clocks.read()})
+        return ms
+
+    timing._event_samples = traced_events
+    timing.GraphDeviceTimer.measure = traced_measure
 
 
 def post_check(search: Any, bound: Any, kernel_args: Any, count: int) -> list[dict[str, Any]]:
@@ -473,6 +507,7 @@ def main() -> None:
     one.add_argument("--trace", required=True)
     one.add_argument("--post-check", type=int, default=0,
                      help="diagnostic: re-time this many best configs in the search process afterwards")
+    one.add_argument("--clock-trace", action="store_true")
     rt = sub.add_parser("retime", help="(internal) re-time best configs side by side")
     rt.add_argument("--workload", required=True)
     rt.add_argument("--runs", nargs="+", required=True)
@@ -497,6 +532,9 @@ def main() -> None:
     parser.add_argument("--post-check", type=int, default=0,
                         help="diagnostic: after each search, re-time its N best configs in the search's process "
                              "(HybridSearch / MFBO only), stored as post_check in the run's JSON")
+    parser.add_argument("--clock-trace", action="store_true",
+                        help="diagnostic: record the GPU's SM clock, power and temperature (NVML) after every "
+                             "timing burst of HybridSearch / MFBO, stored as clock_trace in the run's JSON")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild results.json, table.md and the plot from stored runs and re-timing")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds per process")
@@ -535,7 +573,8 @@ def main() -> None:
             child = subprocess.run(
                 [sys.executable, __file__, "run-one", "--workload", workload, "--algorithm", algorithm,
                  "--seed", str(seed), "--effort", effort, "--result", str(stem.with_suffix(".json")),
-                 "--trace", str(stem.with_suffix(".jsonl")), "--post-check", str(args.post_check)],
+                 "--trace", str(stem.with_suffix(".jsonl")), "--post-check", str(args.post_check),
+                 *(["--clock-trace"] if args.clock_trace else [])],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=args.timeout,
             )
             (stem.with_suffix(".log")).write_text(child.stdout[-200_000:])

@@ -64,31 +64,48 @@ def _candidates(run_files: list[str], top: int) -> dict[str, dict[str, Any]]:
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def study_parser(description: str, *, top: int, rounds: int) -> argparse.ArgumentParser:
+    """Arguments every timing study takes: the workload, stored run JSONs,
+    how many in-search top configs to add, rounds and the output file."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--workload", default="matmul_1024_fp16")
     parser.add_argument("--runs", nargs="+", required=True)
-    parser.add_argument("--top", type=int, default=4, help="HybridSearch in-search top configs to add per run")
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--idle-s", type=float, default=0.5, help="idle seconds before each burst measurement")
+    parser.add_argument("--top", type=int, default=top, help="HybridSearch in-search top configs to add per run")
+    parser.add_argument("--rounds", type=int, default=rounds)
     parser.add_argument("--out", type=Path, required=True)
-    args = parser.parse_args()
+    return parser
 
+
+def compiled_candidates(workload_name: str, run_files: list[str], top: int,
+                        limit: int | None = None) -> tuple[dict[str, Callable[[], object]], Any]:
+    """Label -> zero-argument call for the eager reference and every
+    candidate config (compiled with the workload's settings), at most
+    ``limit`` in all; plus the bound kernel."""
     from workloads import WORKLOADS, apply_env
 
-    workload = WORKLOADS[args.workload]
+    workload = WORKLOADS[workload_name]
     apply_env(workload)
     import helion
-    import torch
-    from triton import runtime
-    from triton.testing import do_bench
 
     kernel, kernel_args, reference = workload.make()
     bound = kernel.bind(kernel_args)
     functions: dict[str, Callable[[], object]] = {"eager reference": lambda: reference(*kernel_args)}
-    for label, config in _candidates(args.runs, args.top).items():
+    candidates = list(_candidates(run_files, top).items())
+    for label, config in candidates[: None if limit is None else limit - 1]:
         fn = bound.compile_config(helion.Config(**config))
-        functions[label] = (lambda fn=fn: fn(*kernel_args))
+        functions[label] = lambda fn=fn: fn(*kernel_args)
+    return functions, bound
+
+
+def main() -> None:
+    parser = study_parser(__doc__.split("\n\n")[0], top=4, rounds=15)
+    parser.add_argument("--idle-s", type=float, default=0.5, help="idle seconds before each burst measurement")
+    args = parser.parse_args()
+
+    functions, _bound = compiled_candidates(args.workload, args.runs, args.top)
+    import torch
+    from triton import runtime
+    from triton.testing import do_bench
 
     driver = runtime.driver.active
     cache = driver.get_empty_cache_for_benchmark()
