@@ -41,7 +41,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -79,10 +79,13 @@ def run_one(args: argparse.Namespace) -> None:
     from helion.autotuner.benchmark_provider import LocalBenchmarkProvider
     from helion.autotuner.effort_profile import get_effort_profile
 
-    import helion_hybrid  # noqa: F401  (registers HybridSearch / MFBO)
+    import helion_hybrid  # registers HybridSearch / MFBO
     from helion_hybrid.timing import MultiFidelityBenchmarkProvider
 
-    kernel, kernel_args, _reference = workload.make()
+    if args.core_threads > 0:
+        helion_hybrid.set_num_threads(args.core_threads)
+
+    kernel, kernel_args, reference = workload.make()
     bound = kernel.bind(kernel_args)
     bound.settings.autotune_random_seed = args.seed
     bound.settings.autotune_effort = args.effort
@@ -96,6 +99,15 @@ def run_one(args: argparse.Namespace) -> None:
         for k, v in cls.get_kwargs_from_profile(get_effort_profile(args.effort), bound.settings).items()
         if k in parameters
     }
+    for option in args.search_option:
+        name, _, text = option.partition("=")
+        if name not in parameters or not text:
+            raise SystemExit(f"--search-option {option!r}: {args.algorithm} takes no option {name!r} "
+                             f"(or no value was given); it takes: {', '.join(sorted(parameters)[:40])}")
+        try:
+            kwargs[name] = json.loads(text)
+        except json.JSONDecodeError:
+            kwargs[name] = text
     trace_file = open(args.trace, "w")
     start = [time.perf_counter()]
     best_so_far = [math.inf]
@@ -156,7 +168,7 @@ def run_one(args: argparse.Namespace) -> None:
     clock_trace: list[dict[str, Any]] = []
     phase = ["search"]
     if args.clock_trace:
-        _trace_clocks(clock_trace, start, phase)
+        _trace_clocks(clock_trace, start, phase, functools.partial(reference, *kernel_args))
 
     search = cls(bound, kernel_args, **kwargs)
     start[0] = time.perf_counter()
@@ -204,20 +216,42 @@ def run_one(args: argparse.Namespace) -> None:
     Path(args.result).write_text(json.dumps(_jsonable(result), indent=2))
 
 
-def _trace_clocks(trace: list[dict[str, Any]], start: list[float], phase: list[str]) -> None:
+def _trace_clocks(trace: list[dict[str, Any]], start: list[float], phase: list[str],
+                  reference: Callable[[], object]) -> None:
     """Diagnostic: after every timing burst of helion_hybrid's timers, record
-    what it measured with the GPU's SM clock, power and temperature (NVML);
-    event bursts also record the GPU time of their flush and launch cover."""
+    what it measured with the GPU's SM clock, power and temperature (NVML).
+    Event bursts also record the GPU time of their flush and launch cover,
+    a 10-call event timing of the eager reference right after (the same
+    kernel every time, so it shows the process's timing condition), and the
+    seconds since the search's model (GP fit, acquisition) last ran."""
+    import helion_hybrid.hybrid_search as hybrid_search
     import helion_hybrid.timing as timing
     from gpu_probe import ClockReader, probed_event_samples
+    from helion_hybrid.gp import GaussianProcess
 
     clocks = ClockReader()
     original_measure = timing.GraphDeviceTimer.measure
+    model_ended = [math.nan]
+
+    def mark_model_end(function: Any) -> Any:
+        @functools.wraps(function)
+        def wrapper(*a: Any, **kw: Any) -> Any:
+            try:
+                return function(*a, **kw)
+            finally:
+                model_ended[0] = time.perf_counter()
+        return wrapper
+
+    GaussianProcess.fit = mark_model_end(GaussianProcess.fit)
+    hybrid_search.maximize_acquisition = mark_model_end(hybrid_search.maximize_acquisition)
 
     def traced_events(call: Any, repetitions: int) -> list[float]:
         samples, stages = probed_event_samples(call, repetitions)
-        trace.append({"t": time.perf_counter() - start[0], "phase": phase[0], "timer": "events",
-                      "n": repetitions, "median_ms": statistics.median(samples), **stages, **clocks.read()})
+        now = time.perf_counter()
+        reference_us = probed_event_samples(reference, 10)[1]["timed_us"]
+        trace.append({"t": now - start[0], "phase": phase[0], "timer": "events",
+                      "n": repetitions, "median_ms": statistics.median(samples), **stages,
+                      "reference_us": reference_us, "since_model_s": now - model_ended[0], **clocks.read()})
         return samples
 
     def traced_measure(self: Any, key: str, call: Any) -> float:
@@ -508,6 +542,8 @@ def main() -> None:
     one.add_argument("--post-check", type=int, default=0,
                      help="diagnostic: re-time this many best configs in the search process afterwards")
     one.add_argument("--clock-trace", action="store_true")
+    one.add_argument("--core-threads", type=int, default=0)
+    one.add_argument("--search-option", action="append", default=[])
     rt = sub.add_parser("retime", help="(internal) re-time best configs side by side")
     rt.add_argument("--workload", required=True)
     rt.add_argument("--runs", nargs="+", required=True)
@@ -535,6 +571,11 @@ def main() -> None:
     parser.add_argument("--clock-trace", action="store_true",
                         help="diagnostic: record the GPU's SM clock, power and temperature (NVML) after every "
                              "timing burst of HybridSearch / MFBO, stored as clock_trace in the run's JSON")
+    parser.add_argument("--search-option", action="append", default=[], metavar="NAME=VALUE",
+                        help="constructor keyword for the searches (JSON value), e.g. shootout_candidates=1; "
+                             "repeatable; recorded in each run's kwargs")
+    parser.add_argument("--core-threads", type=int, default=0,
+                        help="threads for helion_hybrid's C++ core in the searches (default: its own default)")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild results.json, table.md and the plot from stored runs and re-timing")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds per process")
@@ -574,7 +615,8 @@ def main() -> None:
                 [sys.executable, __file__, "run-one", "--workload", workload, "--algorithm", algorithm,
                  "--seed", str(seed), "--effort", effort, "--result", str(stem.with_suffix(".json")),
                  "--trace", str(stem.with_suffix(".jsonl")), "--post-check", str(args.post_check),
-                 *(["--clock-trace"] if args.clock_trace else [])],
+                 "--core-threads", str(args.core_threads), *(["--clock-trace"] if args.clock_trace else []),
+                 *(f"--search-option={option}" for option in args.search_option)],
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=args.timeout,
             )
             (stem.with_suffix(".log")).write_text(child.stdout[-200_000:])
