@@ -446,11 +446,14 @@ def markdown_table(summary: dict[str, Any]) -> str:
     ref = summary["eager_reference_ms"]
     processes = summary.get("retime_processes", 1)
     spread = summary.get("retime_max_spread")
+    has_device_time = any(e.get("median_device_ms") is not None for e in summary["algorithms"].values())
+    device_note = (" Device time: CUDA graph of (L2 flush, kernel) minus a graph of the flushes, no launch overhead."
+                   if has_device_time else " No device time here (it needs CUDA graphs).")
     lines = [
         f"Workload `{summary['workload']}` on {summary['device']}. Best kernel times re-timed side by side "
         f"(Triton do_bench, median of interleaved rounds, in {processes} separate process(es), median of the "
-        f"process medians); eager PyTorch reference {ref:.4f} ms. Device time: CUDA graph of (L2 flush, kernel) "
-        "minus a graph of the flushes, no launch overhead. Wall time and kernel times are medians over seeds."
+        f"process medians); eager PyTorch reference {ref:.4f} ms.{device_note} "
+        "Wall time and kernel times are medians over seeds."
         + (f" One config's do_bench median differed by up to {100 * spread:.1f}% between re-timing processes."
            if spread is not None and processes > 1 else ""),
         "",
