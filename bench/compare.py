@@ -103,7 +103,8 @@ def run_one(args: argparse.Namespace) -> None:
         name, _, text = option.partition("=")
         if name not in parameters or not text:
             raise SystemExit(f"--search-option {option!r}: {args.algorithm} takes no option {name!r} "
-                             f"(or no value was given); it takes: {', '.join(sorted(parameters)[:40])}")
+                             f"(or no value was given); it takes: "
+                             f"{', '.join(sorted(set(parameters) - {'self', 'kernel', 'args'}))}")
         try:
             kwargs[name] = json.loads(text)
         except json.JSONDecodeError:
@@ -572,8 +573,10 @@ def main() -> None:
                         help="diagnostic: after each search, re-time its N best configs in the search's process "
                              "(HybridSearch / MFBO only), stored as post_check in the run's JSON")
     parser.add_argument("--clock-trace", action="store_true",
-                        help="diagnostic: record the GPU's SM clock, power and temperature (NVML) after every "
-                             "timing burst of HybridSearch / MFBO, stored as clock_trace in the run's JSON")
+                        help="diagnostic: after every timing burst of HybridSearch / MFBO, record the GPU's clocks, "
+                             "power and temperature (NVML), the GPU time of the burst's L2 flush and launch "
+                             "cover, and a 10-call timing of the eager reference; stored as clock_trace in "
+                             "the run's JSON")
     parser.add_argument("--search-option", action="append", default=[], metavar="NAME=VALUE",
                         help="constructor keyword for the searches (JSON value), e.g. shootout_candidates=1; "
                              "repeatable; recorded in each run's kwargs")

@@ -11,9 +11,8 @@ search's event timer and with CUDA-graph device time:
 
 fresh -> after evict_last configs -> after 200 more flushes -> after
 evict_first configs -> after evict_last configs -> after
-cuCtxResetPersistingL2Cache -> after evict_last configs -> after an
-evict_first load of the inputs -> after evict_last configs -> after
-helion_hybrid's own L2 reset.
+cuCtxResetPersistingL2Cache -> after evict_last configs (twice) -> after
+an evict_first load of the inputs -> after evict_last configs.
 
 Usage (on a GPU machine)::
 
@@ -111,14 +110,6 @@ def main() -> None:
                 _load_evict_first[(blocks,)](raw, sums, raw.numel(), BLOCK=4096)
         torch.cuda.synchronize()
 
-    def hybrid_reset() -> None:
-        from helion_hybrid import timing
-
-        reset = getattr(timing, "reset_l2_priorities", None)
-        if reset is None:
-            raise RuntimeError("helion_hybrid.timing has no reset_l2_priorities")
-        reset()
-
     steps: list[tuple[str, Callable[[], None]]] = [
         ("fresh", lambda: None),
         ("after evict_last configs", lambda: run_flushed(evict_last)),
@@ -130,7 +121,6 @@ def main() -> None:
         ("after evict_last configs (4)", lambda: run_flushed(evict_last)),
         ("after an evict_first load of the inputs", demote_inputs),
         ("after evict_last configs (5)", lambda: run_flushed(evict_last)),
-        ("after helion_hybrid reset_l2_priorities", hybrid_reset),
     ]
     for call in (*timed.values(), evict_last, evict_first):
         call()
