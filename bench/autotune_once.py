@@ -12,21 +12,17 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
-    from workloads import WORKLOADS, apply_env
+    from helion_hybrid.workloads import WORKLOADS
 
     workload = WORKLOADS[sys.argv[1] if len(sys.argv) > 1 else "matmul_1024_fp16"]
-    apply_env(workload)
+    kernel, args, reference = workload.make()
     import torch
 
     import helion_hybrid
 
-    kernel, args, reference = workload.make()
     start = time.perf_counter()
     out = kernel(*args)
     wall = time.perf_counter() - start

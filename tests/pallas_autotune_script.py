@@ -16,8 +16,7 @@ import torch
 
 import helion_hybrid
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from kernels import add, matmul, softmax  # noqa: E402  (after HELION_BACKEND is set by the caller)
+from helion_hybrid.kernels import add, matmul, softmax  # noqa: E402  (after HELION_BACKEND is set by the caller)
 
 
 def main() -> None:

@@ -1,5 +1,10 @@
-"""Helion kernels of the comparison workloads (module level: Helion kernels
-cannot be closures). Import after the workload's HELION_* variables are set."""
+"""Helion kernels of the benchmark suite and the tests.
+
+Module level, because Helion kernels cannot be closures. Helion reads its
+``HELION_*`` settings (the backend among them) when a kernel is decorated, so
+import this module only after they are set; :mod:`helion_hybrid.workloads`
+does that for each workload.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +59,32 @@ def add(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     for tile in hl.tile(out.size()):
         out[tile] = x[tile] + y[tile]
     return out
+
+
+@helion.kernel(static_shapes=True)
+def swiglu(gate: torch.Tensor, up: torch.Tensor) -> torch.Tensor:
+    """silu(gate) * up, elementwise, computed in fp32."""
+    out = torch.empty_like(gate)
+    for tile in hl.tile(out.size()):
+        g = gate[tile].to(torch.float32)
+        out[tile] = (g * torch.sigmoid(g) * up[tile].to(torch.float32)).to(out.dtype)
+    return out
+
+
+@helion.kernel(static_shapes=True)
+def cross_entropy(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Per-row cross-entropy loss (fp32): log-sum-exp of the row minus the
+    target's logit, log-softmax and NLL fused in one pass over the logits."""
+    n, v = logits.size()
+    losses = torch.empty([n], dtype=torch.float32, device=logits.device)
+    flat = logits.view(-1)
+    for tile_n in hl.tile(n):
+        row = logits[tile_n, :].to(torch.float32)
+        peak = torch.amax(row, dim=-1)
+        log_sum_exp = peak + torch.log(torch.sum(torch.exp(row - peak[:, None]), dim=-1))
+        picked = hl.load(flat, [tile_n.index * v + target[tile_n]]).to(torch.float32)
+        losses[tile_n] = log_sum_exp - picked
+    return losses
 
 
 @helion.kernel(static_shapes=True)

@@ -1,0 +1,235 @@
+"""One search on one workload, in this process, recorded for the harness
+(``compare.py`` runs this in a fresh subprocess per run; see
+:mod:`runlog` for what the trace holds)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import inspect
+import json
+import math
+import os
+import random
+import time
+from pathlib import Path
+from typing import Any, Callable, TextIO
+
+from runlog import config_dict, jsonable, read_trace, trace_summary
+
+
+class Recorder:
+    """Writes trace events as they happen (one JSON line each, flushed).
+
+    Helion's own searches offer no callback for their evaluations, so the
+    recorder wraps the provider and search methods every search goes
+    through: ``LocalBenchmarkProvider.benchmark`` (compile + first timing),
+    ``PopulationBasedSearch.rebenchmark`` (Helion's re-timing) and
+    helion_hybrid's ``retime`` and ``device_time``.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.origin = time.perf_counter()
+        self.best_ms = math.inf
+
+    def now(self) -> float:
+        return time.perf_counter() - self.origin
+
+    def emit(self, event: dict[str, Any]) -> None:
+        perf = event.get("perf_ms")
+        if event.get("event") == "first_timing" and event.get("status") in ("ok", "deduplicated") \
+                and perf is not None and math.isfinite(perf):
+            self.best_ms = min(self.best_ms, perf)
+        event["best_so_far_ms"] = self.best_ms
+        self.stream.write(json.dumps(jsonable(event)) + "\n")
+        self.stream.flush()
+
+    def install(self) -> None:
+        from helion.autotuner.base_search import PopulationBasedSearch
+        from helion.autotuner.benchmark_provider import LocalBenchmarkProvider
+
+        from helion_hybrid.timing import MultiFidelityBenchmarkProvider
+
+        _wrap(LocalBenchmarkProvider, "benchmark", self._on_benchmark)
+        _wrap(PopulationBasedSearch, "rebenchmark", self._on_rebenchmark)
+        _wrap(MultiFidelityBenchmarkProvider, "retime", self._on_retime)
+        _wrap(MultiFidelityBenchmarkProvider, "device_time", self._on_device_time)
+
+    def _on_benchmark(self, original: Callable[..., Any], provider: Any, configs: Any, **kw: Any) -> Any:
+        from helion_hybrid.timing import MultiFidelityBenchmarkProvider
+
+        t_start = self.now()
+        results = original(provider, configs, **kw)
+        t_end = self.now()
+        self.emit({"event": "batch", "t": t_end, "t_start": t_start, "t_end": t_end, "configs": len(results)})
+        records = getattr(provider, "records", {})
+        ours = isinstance(provider, MultiFidelityBenchmarkProvider)
+        for r in results:
+            record = records.get(r.config)
+            done = getattr(r, "completed_at", None)
+            self.emit({
+                "event": "first_timing",
+                "t": done - self.origin if done else t_end,
+                "config": config_dict(r.config),
+                "status": r.status,
+                "perf_ms": r.perf,
+                "compile_s": r.compile_time,
+                "fidelity": f"{provider.repetitions} reps" if ours else "50 ms window",
+                "samples": list(record.samples) if record is not None else None,
+                "check_s": record.check_seconds if record is not None else None,
+            })
+        return results
+
+    def _on_rebenchmark(self, original: Callable[..., Any], search: Any, members: Any, *a: Any, **kw: Any) -> Any:
+        t_start = self.now()
+        out = original(search, members, *a, **kw)
+        for m in members:
+            self.emit({"event": "rebenchmark", "t": self.now(), "t_start": t_start, "config": config_dict(m.config),
+                       "status": m.status, "perf_ms": m.perf, "fidelity": "rebenchmark"})
+        return out
+
+    def _on_retime(self, original: Callable[..., Any], provider: Any, config: Any, repetitions: int) -> Any:
+        t_start = self.now()
+        record = original(provider, config, repetitions)
+        self.emit({"event": "retime", "t": self.now(), "t_start": t_start, "config": config_dict(config),
+                   "status": record.status, "perf_ms": record.median, "fidelity": f"{record.repetitions} reps",
+                   "samples": list(record.samples)})
+        return record
+
+    def _on_device_time(self, original: Callable[..., Any], provider: Any, config: Any, timer: Any) -> Any:
+        t_start = self.now()
+        value = original(provider, config, timer)
+        self.emit({"event": "device_time", "t": self.now(), "t_start": t_start, "config": config_dict(config),
+                   "device_ms": value})
+        return value
+
+
+def _wrap(owner: type, name: str, hook: Callable[..., Any]) -> None:
+    original = getattr(owner, name)
+
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return hook(original, self, *args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+
+def space_header(search: Any) -> dict[str, Any]:
+    """The config space as Helion built it here, for a replay elsewhere."""
+    import torch
+
+    gen = search.config_gen
+    settings = search.settings
+    return {
+        "event": "header",
+        "t": 0.0,
+        "flat_spec": [describe_fragment(fragment) for fragment in gen.flat_spec],
+        "overridden_flat_indices": sorted(gen.overridden_flat_indices),
+        "default_config": config_dict(gen.unflatten(gen.default_flat())),
+        "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
+        "compile_workers": settings.autotune_precompile_jobs or os.cpu_count(),
+        "compile_timeout_s": settings.autotune_compile_timeout,
+        "versions": versions(),
+    }
+
+
+def describe_fragment(fragment: Any) -> Any:
+    """A config-space fragment as JSON: its class and its fields."""
+    fields = getattr(fragment, "__dict__", None)
+    if fields is None:
+        return jsonable(fragment)
+    return {"kind": type(fragment).__name__, **{k: describe_fragment(v) for k, v in fields.items()
+                                                  if not k.startswith("_")}}
+
+
+def versions() -> dict[str, str]:
+    import torch
+
+    out = {"torch": torch.__version__}
+    for package in ("helion", "triton", "helion-hybrid"):
+        try:
+            out[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def search_kwargs(cls: type, bound: Any, effort: str, options: list[str]) -> dict[str, Any]:
+    """The search's keywords from Helion's effort profile, then ``NAME=VALUE``
+    options (JSON values) given on the command line."""
+    from helion.autotuner.effort_profile import get_effort_profile
+
+    parameters = inspect.signature(cls.__init__).parameters
+    kwargs = {k: v for k, v in cls.get_kwargs_from_profile(get_effort_profile(effort), bound.settings).items()
+              if k in parameters}
+    for option in options:
+        name, _, text = option.partition("=")
+        if name not in parameters or not text:
+            valid = ", ".join(sorted(set(parameters) - {"self", "kernel", "args"}))
+            raise SystemExit(f"--search-option {option!r}: {cls.__name__} takes no option {name!r} "
+                             f"(or no value was given); it takes: {valid}")
+        try:
+            kwargs[name] = json.loads(text)
+        except json.JSONDecodeError:
+            kwargs[name] = text
+    return kwargs
+
+
+def run(args: argparse.Namespace) -> None:
+    """Run one search; write its trace as it goes and its result at the end."""
+    from helion_hybrid.workloads import WORKLOADS
+
+    workload = WORKLOADS[args.workload]
+    os.environ["HELION_SKIP_CACHE"] = "1"
+    os.environ.setdefault("HELION_AUTOTUNE_PROGRESS_BAR", "0")
+    kernel, kernel_args, _reference = workload.make()
+    from helion.autotuner import search_algorithms
+
+    import helion_hybrid  # registers HybridSearch / MFBO
+
+    bound = kernel.bind(kernel_args)
+    bound.settings.autotune_random_seed = args.seed
+    bound.settings.autotune_effort = args.effort
+    random.seed(args.seed)  # RandomSearch draws in its constructor
+    cls = search_algorithms[args.algorithm]
+    kwargs = search_kwargs(cls, bound, args.effort, args.search_option)
+    with open(args.trace, "w") as stream:
+        recorder = Recorder(stream)
+        recorder.install()
+        search = cls(bound, kernel_args, **kwargs)
+        recorder.emit(space_header(search))
+        recorder.origin = time.perf_counter()
+        config = search.autotune(skip_cache=True)
+        wall = recorder.now()
+    result = {
+        "workload": args.workload, "algorithm": args.algorithm, "seed": args.seed, "effort": args.effort,
+        "kwargs": kwargs, "finished": True, "wall_s": wall, "best_config": config_dict(config),
+        **trace_summary(read_trace(Path(args.trace))),
+        "helion_metrics": helion_metrics(search),
+        "counters": search.counters_dict() if hasattr(search, "counters_dict") else None,
+        "phase_seconds": getattr(search, "phase_seconds", None),
+        "versions": versions(),
+        "shootout": [
+            {"config": config_dict(c), "search_ms": o.median, "shootout_ms": o.shootout_ms}
+            for c, o in getattr(search, "observations", {}).items()
+            if math.isfinite(getattr(o, "shootout_ms", math.inf))
+        ],
+    }
+    del helion_hybrid
+    Path(args.result).write_text(json.dumps(jsonable(result), indent=2))
+
+
+def helion_metrics(search: Any) -> dict[str, Any] | None:
+    metrics = getattr(search, "_autotune_metrics", None)
+    return vars(metrics) if metrics is not None else None
+
+
+def unfinished_result(args: argparse.Namespace, time_limit: float) -> dict[str, Any]:
+    """The result of a run stopped at its time limit: what its trace holds,
+    with the best config it had timed as its answer."""
+    summary = trace_summary(read_trace(Path(args.trace)))
+    return {
+        "workload": args.workload, "algorithm": args.algorithm, "seed": args.seed, "effort": args.effort,
+        "finished": False, "time_limit_s": time_limit, "wall_s": time_limit,
+        "best_config": summary["search_best_config"], **summary,
+    }
