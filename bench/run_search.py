@@ -21,11 +21,12 @@ from runlog import config_dict, jsonable, read_trace, trace_summary
 class Recorder:
     """Writes trace events as they happen (one JSON line each, flushed).
 
-    Helion's own searches offer no callback for their evaluations, so the
-    recorder wraps the provider and search methods every search goes
-    through: ``LocalBenchmarkProvider.benchmark`` (compile + first timing),
-    ``PopulationBasedSearch.rebenchmark`` (Helion's re-timing) and
-    helion_hybrid's ``retime`` and ``device_time``.
+    helion_hybrid's searches report every evaluation step to their
+    ``listeners`` (:meth:`on_engine_event`). Helion's own searches offer no
+    callback, so for them the recorder wraps the two methods they go
+    through: ``LocalBenchmarkProvider.benchmark`` (compile + first timing of
+    a batch) and ``PopulationBasedSearch.rebenchmark`` (Helion's re-timing,
+    which MultiFidelityBayesianSearch's finish uses too).
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -49,24 +50,24 @@ class Recorder:
         from helion.autotuner.base_search import PopulationBasedSearch
         from helion.autotuner.benchmark_provider import LocalBenchmarkProvider
 
-        from helion_hybrid.timing import MultiFidelityBenchmarkProvider
-
         _wrap(LocalBenchmarkProvider, "benchmark", self._on_benchmark)
         _wrap(PopulationBasedSearch, "rebenchmark", self._on_rebenchmark)
-        _wrap(MultiFidelityBenchmarkProvider, "retime", self._on_retime)
-        _wrap(MultiFidelityBenchmarkProvider, "device_time", self._on_device_time)
+
+    def on_engine_event(self, event: dict[str, Any]) -> None:
+        """An evaluation engine event, on this trace's clock."""
+        event["t"] = self.now()
+        if "config" in event:
+            event["config"] = config_dict(event["config"])
+        for entry in event.get("ranking", ()):
+            entry["config"] = config_dict(entry["config"])
+        self.emit(event)
 
     def _on_benchmark(self, original: Callable[..., Any], provider: Any, configs: Any, **kw: Any) -> Any:
-        from helion_hybrid.timing import MultiFidelityBenchmarkProvider
-
         t_start = self.now()
         results = original(provider, configs, **kw)
         t_end = self.now()
         self.emit({"event": "batch", "t": t_end, "t_start": t_start, "t_end": t_end, "configs": len(results)})
-        records = getattr(provider, "records", {})
-        ours = isinstance(provider, MultiFidelityBenchmarkProvider)
         for r in results:
-            record = records.get(r.config)
             done = getattr(r, "completed_at", None)
             self.emit({
                 "event": "first_timing",
@@ -75,9 +76,8 @@ class Recorder:
                 "status": r.status,
                 "perf_ms": r.perf,
                 "compile_s": r.compile_time,
-                "fidelity": f"{provider.repetitions} reps" if ours else "50 ms window",
-                "samples": list(record.samples) if record is not None else None,
-                "check_s": record.check_seconds if record is not None else None,
+                "fidelity": "50 ms window",  # Helion's own timer reports only this aggregate
+                "samples": None,
             })
         return results
 
@@ -88,21 +88,6 @@ class Recorder:
             self.emit({"event": "rebenchmark", "t": self.now(), "t_start": t_start, "config": config_dict(m.config),
                        "status": m.status, "perf_ms": m.perf, "fidelity": "rebenchmark"})
         return out
-
-    def _on_retime(self, original: Callable[..., Any], provider: Any, config: Any, repetitions: int) -> Any:
-        t_start = self.now()
-        record = original(provider, config, repetitions)
-        self.emit({"event": "retime", "t": self.now(), "t_start": t_start, "config": config_dict(config),
-                   "status": record.status, "perf_ms": record.median, "fidelity": f"{record.repetitions} reps",
-                   "samples": list(record.samples)})
-        return record
-
-    def _on_device_time(self, original: Callable[..., Any], provider: Any, config: Any, timer: Any) -> Any:
-        t_start = self.now()
-        value = original(provider, config, timer)
-        self.emit({"event": "device_time", "t": self.now(), "t_start": t_start, "config": config_dict(config),
-                   "device_ms": value})
-        return value
 
 
 def _wrap(owner: type, name: str, hook: Callable[..., Any]) -> None:
@@ -197,6 +182,8 @@ def run(args: argparse.Namespace) -> None:
         recorder = Recorder(stream)
         recorder.install()
         search = cls(bound, kernel_args, **kwargs)
+        if hasattr(search, "listeners"):
+            search.listeners.append(recorder.on_engine_event)
         recorder.emit(space_header(search))
         recorder.origin = time.perf_counter()
         config = search.autotune(skip_cache=True)

@@ -1,129 +1,47 @@
-"""Machinery shared by the multi-fidelity Helion searches.
+"""The Helion adapter shared by the multi-fidelity searches.
 
-A search here keeps one :class:`Observation` per distinct Helion ``Config``
-it has tried: where it sits in the discrete space, its Helion population
-member, and every timing sample. It evaluates configs through Helion's own
-compile pipeline with :class:`~helion_hybrid.timing.MultiFidelityBenchmarkProvider`
-(first timing at a chosen number of repetitions), re-times compiled configs at
-higher fidelity without recompiling, and fits the Gaussian-process models the
-searches steer by:
-
-* objective: log of the median kernel time of every config that ran, with
-  the number of samples as repetitions (a 5-sample median counts less than a
-  50-sample one);
-* feasibility: 1 for configs that ran correctly, 0 for those that failed to
-  compile, timed out or failed the accuracy check.
+A search here is a Helion ``PopulationBasedSearch`` for construction,
+settings, seeds and the autotune cache, and holds strategy only: it submits
+configs to the :class:`~helion_hybrid.evaluation.EvaluationEngine` (which
+compiles, checks, times and compares them) and reacts to results as they
+arrive. This module holds what both searches share: options and seeds,
+turning flat configs into submissions, the initial design, Helion's
+pattern-search moves, the budget, and the finish.
 """
 
 from __future__ import annotations
 
-import collections
-import dataclasses
 import math
-import random
-import statistics
-import time
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
-from helion.autotuner.base_search import PopulationBasedSearch, PopulationMember
+from helion import exc
+from helion.autotuner.base_search import PopulationBasedSearch
 
-from .gp import GaussianProcess
+from .evaluation import Counters, EvaluationEngine, Listener, Observation, StragglerPolicy
 from .helion_space import HelionConfigSpace
+from .models import SearchModels
 from .space import PointSet
-from .timing import GraphDeviceTimer, MultiFidelityBenchmarkProvider, TimingRecord, _uses_cuda
+from .timing import MultiFidelityBenchmarkProvider
 
 if TYPE_CHECKING:
     from helion.autotuner.config_generation import FlatConfig
     from helion.autotuner.effort_profile import AutotuneEffortProfile
-    from helion.runtime.settings import Settings
     from helion.runtime.config import Config
+    from helion.runtime.settings import Settings
+
+    from .evaluation import Backend
 
 # The largest elements-per-thread Helion's random sampler draws (it draws
 # PowerOfTwoFragment(1, 2048) in ConfigGeneration.random_flat).
 MAX_ELEMENTS_PER_THREAD = 2048
 
-FAILURE_STATUSES = ("error", "timeout", "accuracy_error", "peer_compilation_fail", "filtered", "source_rejected")
 
+class NoWorkingConfig(exc.NoConfigFound):
+    """Helion's NoConfigFound, with what happened to the configs tried."""
 
-@dataclasses.dataclass
-class Observation:
-    """One distinct config the search has tried."""
-
-    config: Config
-    point: npt.NDArray[np.int32]
-    member: PopulationMember
-    record: TimingRecord | None
-    phase: str
-    status: str
-    #: Ranking figure from :meth:`MultiFidelitySearchBase.shootout` (ms).
-    shootout_ms: float = math.inf
-    #: Device time from a CUDA graph (ms); None until measured, nan if it
-    #: could not be.
-    device_ms: float | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("ok", "deduplicated") and math.isfinite(self.median)
-
-    @property
-    def samples(self) -> list[float]:
-        return [] if self.record is None else self.record.samples
-
-    @property
-    def median(self) -> float:
-        if self.record is not None and self.record.samples:
-            return self.record.median
-        return float(self.member.perf)  # e.g. a source-deduplicated config
-
-    @property
-    def repetitions(self) -> int:
-        """Timed repetitions behind the median (the fidelity reached)."""
-        return max(1, self.record.repetitions if self.record is not None else 1)
-
-
-class SearchCounters:
-    """Counters that add up: configs timed per phase and fidelity, failures
-    by kind, and seconds spent compiling, timing and modelling."""
-
-    def __init__(self) -> None:
-        self.timed: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
-        self.retimed: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
-        self.failures: collections.Counter[str] = collections.Counter()
-        self.invalid_configs = 0
-        self.duplicate_proposals = 0
-        self.seconds: collections.defaultdict[str, float] = collections.defaultdict(float)
-        self.model_fits = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        """A plain dict for logs and JSON."""
-        return {
-            "configs_timed": {phase: dict(sorted(c.items())) for phase, c in self.timed.items()},
-            "configs_retimed": {phase: dict(sorted(c.items())) for phase, c in self.retimed.items()},
-            "configs_timed_total": sum(sum(c.values()) for c in self.timed.values()),
-            "failures": dict(self.failures),
-            "invalid_configs": self.invalid_configs,
-            "duplicate_proposals": self.duplicate_proposals,
-            "model_fits": self.model_fits,
-            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
-        }
-
-    def summary(self) -> str:
-        """One log line."""
-        d = self.as_dict()
-        timed = ", ".join(
-            f"{phase} " + "+".join(f"{n}@{r}" for r, n in per.items()) for phase, per in d["configs_timed"].items()
-        )
-        retimed = ", ".join(
-            f"{phase} " + "+".join(f"{n}@{r}" for r, n in per.items()) for phase, per in d["configs_retimed"].items()
-        )
-        seconds = ", ".join(f"{k} {v:.1f}s" for k, v in d["seconds"].items())
-        failures = ", ".join(f"{k} {v}" for k, v in d["failures"].items()) or "none"
-        return (
-            f"configs timed (count@repetitions): {timed or 'none'}; re-timed: {retimed or 'none'}; "
-            f"failures: {failures}; invalid {d['invalid_configs']}; time: {seconds}"
-        )
+    message = "No working config found from autotuning: {}"
 
 
 _last_search: MultiFidelitySearchBase | None = None
@@ -137,50 +55,64 @@ def last_search() -> MultiFidelitySearchBase | None:
     return _last_search
 
 
+def default_backend(search: MultiFidelitySearchBase) -> Backend:
+    """Helion's compile pipeline and timers (a replay passes its own)."""
+    from .helion_backend import HelionBackend
+
+    provider = search.benchmark_provider
+    assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
+    return HelionBackend(provider, search.log)
+
+
 class MultiFidelitySearchBase(PopulationBasedSearch):
     """Base for searches that time configs at several fidelities and steer
-    with Gaussian-process models (see the module docstring)."""
+    with Gaussian-process models.
 
-    def __init__(self, kernel: Any, args: Sequence[object], *, finishing_rounds: int = 0) -> None:
+    Attributes:
+        options: the search's frozen options dataclass.
+        listeners: callables given one dict per evaluation step (the
+            comparison harness records its trace through these).
+        backend_factory: builds the engine's backend from the search.
+    """
+
+    backend_factory: Callable[[MultiFidelitySearchBase], Backend] = staticmethod(default_backend)
+
+    def __init__(self, kernel: Any, args: Sequence[object], options: Any) -> None:
         global _last_search
-        super().__init__(kernel, args, finishing_rounds=finishing_rounds)
+        super().__init__(kernel, args)
         _last_search = self
         # PopulationBasedSearch does not forward benchmark_provider_cls; the
         # provider is built from this attribute in _prepare().
         self._benchmark_provider_cls = MultiFidelityBenchmarkProvider
+        self.options = options
         self.bridge = HelionConfigSpace(self.config_gen)
-        self.observations: dict[Config, Observation] = {}
         self.tried = PointSet(self.bridge.num_dims)
-        self.counters = SearchCounters()
-        self._objective_model: GaussianProcess | None = None
-        self._feasibility_model: GaussianProcess | None = None
-        #: Whether :meth:`figure` uses device time; None until first asked.
-        self.device_time_figures: bool | None = None
-        self._device_timer: GraphDeviceTimer | None = None
-        self.options: Any = None
+        self.counters = Counters()
+        self.listeners: list[Listener] = []
         self.phase_seconds: dict[str, float] = {}
-
-    def resolve_options(self, profiles: dict[str, Any], effort: str | None, overrides: dict[str, Any]) -> Any:
-        """The effort profile's defaults (``full`` for an unknown effort)
-        with the keyword arguments that were given (not None) applied."""
-        base = profiles.get(effort or str(self.settings.autotune_effort), profiles["full"])
-        fields = dataclasses.fields(base)
-        given = {f.name: overrides[f.name] for f in fields if overrides.get(f.name) is not None}
-        return dataclasses.replace(base, **given)
-
-    def _algorithm_cache_policy(self) -> dict[str, object]:
-        return {"algorithm": type(self).__name__, **dataclasses.asdict(self.options)}
+        self.engine: EvaluationEngine | None = None
+        self.models: SearchModels | None = None
 
     @classmethod
     def get_kwargs_from_profile(cls, profile: AutotuneEffortProfile, settings: Settings) -> dict[str, object]:
         """Helion passes its effort profile; the searches map the effort
-        name to their own profiles (``quick`` / ``full``)."""
-        kwargs = dict(super().get_kwargs_from_profile(profile, settings))
-        kwargs.pop("max_generations", None)
-        kwargs["effort"] = str(settings.autotune_effort)
-        return kwargs
+        name to their own options (``quick`` / ``full``)."""
+        return {"effort": str(settings.autotune_effort)}
 
-    # -- seeds -------------------------------------------------------------------
+    def _algorithm_cache_policy(self) -> dict[str, object]:
+        import dataclasses
+
+        return {"algorithm": type(self).__name__, **dataclasses.asdict(self.options)}
+
+    def counters_dict(self) -> dict[str, Any]:
+        """Counters as a dict (configs per phase/fidelity, failures, seconds)."""
+        return self.counters.as_dict()
+
+    @property
+    def observations(self) -> dict[Config, Observation]:
+        return {} if self.engine is None else self.engine.observations
+
+    # -- seeds --------------------------------------------------------------------
     @property
     def seed(self) -> int:
         """The autotune random seed (Helion's setting), for every random source."""
@@ -194,23 +126,79 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
             value = (value * 1_000_003 + int(s) + 1) % (2**62)
         return value
 
-    @property
-    def provider(self) -> MultiFidelityBenchmarkProvider:
+    # -- the run --------------------------------------------------------------------
+    def _autotune(self) -> Config:
+        self.engine = self._make_engine()
+        self.models = SearchModels(self.bridge.space, self.derived_seed(1), self.counters, self.engine.clock.now)
+        self._started = self.engine.clock.now()
+        budget = self.settings.autotune_budget_seconds
+        if budget is not None:
+            self.engine.deadline = self._started + float(budget)
+        try:
+            return self.search()
+        finally:
+            self.engine.close()
+
+    def search(self) -> Config:
+        """The strategy; ends with :meth:`finish`."""
+        raise NotImplementedError
+
+    def _make_engine(self) -> EvaluationEngine:
+        backend = type(self).backend_factory(self)
         provider = self.benchmark_provider
-        assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
-        return provider
+        workers = provider._decide_num_jobs() if hasattr(provider, "_decide_num_jobs") else 1
+        ceiling = float(self.settings.autotune_compile_timeout)
+        floor = min(self.options.compile_timeout_floor, ceiling)
+        if self.options.pipelined:
+            stragglers = StragglerPolicy(factor=self.options.straggler_factor, floor_s=floor, ceiling_s=ceiling)
+        else:
+            # Helion's synchronous behaviour: its full timeout for the initial
+            # design, then an adaptive timeout at the p90 (PatternSearch's rule).
+            stragglers = StragglerPolicy(factor=1.0, floor_s=floor, ceiling_s=ceiling,
+                                         min_samples=self.options.initial_design, ceiling_until_min_samples=True)
+        return EvaluationEngine(backend, workers=max(1, int(workers)), stragglers=stragglers,
+                                counters=self.counters, listeners=self.listeners, log=self.log)
 
-    def counters_dict(self) -> dict[str, Any]:
-        """Counters as a dict (configs per phase/fidelity, failures, seconds)."""
-        return self.counters.as_dict()
+    def enter_phase(self, name: str) -> None:
+        """Account what follows to phase ``name`` (seconds and waiting)."""
+        assert self.engine is not None
+        now = self.engine.clock.now()
+        previous = self.engine.phase
+        if previous != "start":
+            self.phase_seconds[previous] = self.phase_seconds.get(previous, 0.0) + now - self._phase_started
+        self.engine.phase = name
+        self._phase_started = now
 
-    # -- evaluation --------------------------------------------------------------
-    def evaluate_flats(self, flats: Sequence[FlatConfig], repetitions: int, phase: str) -> list[Observation]:
-        """Compile and time new configs at ``repetitions``; skip invalid and
-        already-tried ones. Returns the new observations (failed included)."""
-        members: list[PopulationMember] = []
-        points: list[npt.NDArray[np.int32]] = []
-        seen: set[Any] = set()
+    def refit_models(self, force: bool = False) -> list[Observation]:
+        """Refit the models when enough new results arrived since the last
+        fit (a tenth more, at least 4); returns the finished observations."""
+        assert self.engine is not None and self.models is not None
+        finished = [obs for obs in self.engine.observations.values() if not obs.pending]
+        new = len(finished) - self.models.fitted_on
+        if force or self.models.objective is None or new >= max(4, len(finished) // 10):
+            self.models.fit(finished, with_cost=getattr(self.options, "cost_aware", False))
+        return finished
+
+    # -- budget ---------------------------------------------------------------------
+    def budget_left(self) -> float:
+        """Seconds of ``autotune_budget_seconds`` left (inf without a budget)."""
+        budget = self.settings.autotune_budget_seconds
+        if budget is None or self.engine is None:
+            return math.inf
+        return float(budget) - (self.engine.clock.now() - self._started)
+
+    def over_budget(self) -> bool:
+        """Past the budget, once a config has run (before that the search
+        keeps going: returning nothing is not an answer)."""
+        assert self.engine is not None
+        return self.budget_left() <= 0 and any(o.ok for o in self.engine.observations.values())
+
+    # -- submissions ------------------------------------------------------------------
+    def submit_flats(self, flats: Sequence[FlatConfig], repetitions: int, phase: str) -> list[Observation]:
+        """Queue flat configs for compile and first timing. Invalid configs
+        and ones already tried are skipped (and counted)."""
+        assert self.engine is not None
+        items = []
         for flat in flats:
             proposed = self.bridge.encode(flat)
             member = self.make_unbenchmarked(list(flat))
@@ -218,63 +206,18 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                 self.counters.invalid_configs += 1
                 self.tried.add(proposed[None, :])
                 continue
-            if member.config in self.observations or member.config in seen:
-                self.counters.duplicate_proposals += 1
-                self.tried.add(proposed[None, :])
-                continue
-            seen.add(member.config)
-            members.append(member)
-            points.append(proposed)
-        return self.evaluate_members(members, points, repetitions, phase)
-
-    def evaluate_members(
-        self,
-        members: Sequence[PopulationMember],
-        points: Sequence[npt.NDArray[np.int32]],
-        repetitions: int,
-        phase: str,
-    ) -> list[Observation]:
-        """Compile and time distinct, untried members (from
-        ``make_unbenchmarked``) at ``repetitions``; ``points`` are where they
-        were proposed in the discrete space."""
-        if not members:
-            return []
-        self.provider.repetitions = int(repetitions)
-        start = time.perf_counter()
-        self.benchmark_population(members, desc=f"{type(self).__name__} {phase}", raise_if_no_viable_config=False)
-        elapsed = time.perf_counter() - start
-        new: list[Observation] = []
-        check = timing = 0.0
-        for member, proposed in zip(members, points):
-            record = self.provider.records.get(member.config)
-            status = member.status
-            if record is not None and record.status != "ok":
-                status = record.status
-            if record is not None:
-                check += record.check_seconds
-                timing += record.timing_seconds
             # Helion may canonicalise the config: learn at the point it became.
             point = self.bridge.encode(member.flat_values)
             self.tried.add(np.stack([proposed, point]))
-            obs = Observation(member.config, point, member, record, phase, status)
-            self.observations[member.config] = obs
-            new.append(obs)
-            if obs.ok:
-                self.counters.timed[phase][int(repetitions)] += 1
-            else:
-                self.counters.failures[status if status in FAILURE_STATUSES else "error"] += 1
-        self.counters.seconds["compile"] += max(0.0, elapsed - check - timing)
-        self.counters.seconds["accuracy_check"] += check
-        self.counters.seconds["timing"] += timing
-        return new
+            items.append((member.config, member, point))
+        return self.engine.submit(items, repetitions, phase)
 
     def propose(self, points: npt.NDArray[np.int32]) -> list[FlatConfig]:
         """Flat configs for points the acquisition chose. Each point is
         marked tried (never proposed again) and its tiles are shrunk the way
         Helion's own random sampler shrinks them (``shrink_config`` at its
         most generous elements-per-thread): tiles far beyond what the warps
-        can hold fail or hang the compiler, and one hung compile costs more
-        than a whole batch."""
+        can hold fail or hang the compiler."""
         flats = []
         for point in points:
             self.tried.add(np.asarray(point, dtype=np.int32)[None, :])
@@ -283,76 +226,40 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
             flats.append(flat)
         return flats
 
-    def retime_to(self, observations: Sequence[Observation], repetitions: int, phase: str) -> None:
-        """Top each ok observation up to ``repetitions`` samples in total
-        (re-timing the compiled kernel; no recompile)."""
-        start = time.perf_counter()
-        for obs in observations:
-            missing = int(repetitions) - obs.repetitions
-            if not obs.ok or obs.record is None or missing <= 0:
-                continue
-            record = self.provider.retime(obs.config, missing)
-            if record.status != "ok":
-                obs.status = record.status
-                obs.member.perfs.append(math.inf)
-                obs.member.status = "error"
-                self.counters.failures["error"] += 1
-                continue
-            obs.member.perfs.append(record.median)
-            self.counters.retimed[phase][int(repetitions)] += 1
-            if record.median < self.best_perf_so_far:  # type: ignore[has-type]
-                self.best_perf_so_far = record.median
-        self.counters.seconds["timing"] += time.perf_counter() - start
+    def keep_busy(self, propose: Callable[[int], list[FlatConfig]], repetitions: int, phase: str,
+                  stop: Callable[[], bool], on_results: Callable[[list[Observation]], None],
+                  min_proposals: int, batch: int) -> None:
+        """Keep every compile worker busy with ``propose(n)`` until ``stop()``
+        (or the budget): results go to ``on_results`` as they arrive.
 
-    def successful(self, min_repetitions: int = 0) -> list[Observation]:
-        """Observations that ran correctly (with at least ``min_repetitions``
-        samples), fastest (by median) first."""
-        return sorted(
-            (o for o in self.observations.values() if o.ok and o.repetitions >= min_repetitions),
-            key=lambda o: o.median,
-        )
+        Pipelined, proposals are asked for once at least ``min_proposals``
+        slots are free (or nothing is in flight); synchronous
+        (``options.pipelined`` False), ``batch`` configs are asked for once
+        the previous batch is done. ``propose`` returning nothing ends the
+        loop once the configs in flight are done.
+        """
+        assert self.engine is not None
+        engine = self.engine
+        pipelined = self.options.pipelined
+        exhausted = False
+        while not stop() and not self.over_budget():
+            if pipelined:
+                free = engine.workers + max(1, engine.workers // 2) - engine.in_flight
+                ask = free >= min_proposals or engine.in_flight == 0
+            else:
+                free, ask = batch, engine.in_flight == 0
+            if ask and not exhausted:
+                flats = propose(free)
+                exhausted = not flats
+                if flats:
+                    self.submit_flats(flats, repetitions, phase)
+            if exhausted and engine.in_flight == 0:
+                return
+            finished = engine.step()
+            if finished:
+                on_results(finished)
 
-    # -- models ----------------------------------------------------------------
-    def fit_models(self) -> GaussianProcess | None:
-        """Refit the objective (and, when there are failures, feasibility)
-        models on everything observed. Returns the objective model, or None
-        with fewer than two successful configs."""
-        start = time.perf_counter()
-        ok = self.successful()
-        if len(ok) < 2:
-            return None
-        X = self.bridge.space.features(np.stack([o.point for o in ok]))
-        y = np.log(np.array([o.median for o in ok]))
-        reps = np.array([o.repetitions for o in ok], dtype=np.float64)
-        if self._objective_model is None:
-            self._objective_model = GaussianProcess(seed=self.derived_seed(1), restarts=2)
-        self._objective_model.fit(X, y, repetitions=reps)
-        failed = [o for o in self.observations.values() if not o.ok]
-        if failed:
-            every = ok + failed
-            Xf = self.bridge.space.features(np.stack([o.point for o in every]))
-            labels = np.array([1.0] * len(ok) + [0.0] * len(failed))
-            if self._feasibility_model is None:
-                self._feasibility_model = GaussianProcess(seed=self.derived_seed(2), restarts=1)
-            self._feasibility_model.fit(Xf, labels)
-        self.counters.model_fits += 1
-        self.counters.seconds["model"] += time.perf_counter() - start
-        return self._objective_model
-
-    @property
-    def feasibility_model(self) -> GaussianProcess | None:
-        """The current feasibility model (None until a config has failed)."""
-        return self._feasibility_model
-
-    def predict(self, points: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Objective model's posterior (log ms) at points."""
-        assert self._objective_model is not None
-        start = time.perf_counter()
-        result = self._objective_model.predict(self.bridge.space.features(points))
-        self.counters.seconds["model"] += time.perf_counter() - start
-        return result
-
-    # -- initial design ------------------------------------------------------------
+    # -- initial design -------------------------------------------------------------
     def initial_design_flats(self, count: int) -> list[FlatConfig]:
         """Helion's default config, the user's and the compiler's seed
         configs, then a space-filling (greedy maximin) pick from a pool of
@@ -402,123 +309,44 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                         neighbours.append(flat)
         return neighbours
 
-    #: How many configs Helion's final re-timing compares (its default is 8;
-    #: HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K still overrides).
+    # -- the finish -------------------------------------------------------------------
+    def finish(self, ranked: Sequence[Observation]) -> Config:
+        """Return the best of ``ranked`` (fastest first, by figures measured
+        side by side at full fidelity). Its output passed the accuracy check
+        against Helion's baseline at its first timing, and its figure is a
+        re-timing, so Helion's own final re-timing (``_finalize``) would
+        repeat work already done; set ``helion_final_selection`` to run it
+        anyway over these finalists.
+
+        Raises:
+            NoWorkingConfig: (a ``helion.exc.NoConfigFound``) nothing ran,
+                with the count of configs by status.
+        """
+        assert self.engine is not None
+        if not ranked:
+            counts = ", ".join(f"{n} {status}" for status, n in sorted(self.engine.status_counts().items()))
+            raise NoWorkingConfig(f"{len(self.engine.observations)} configs tried ({counts or 'none'})")
+        self.population = []
+        for obs in ranked:
+            member = obs.member
+            member.fn = obs.handle
+            member.status = obs.status
+            member.compile_time = obs.compile_s
+            member.perfs[:] = [obs.shootout_ms if math.isfinite(obs.shootout_ms) else self.engine.figure(obs)]
+            self.population.append(member)
+        self.best_perf_so_far = min(m.perf for m in self.population)
+        self.log(f"{type(self).__name__} counters: {self.counters.summary()}")
+        if self.options.helion_final_selection:
+            self.final_candidates = min(len(ranked), self.options.final_candidates)
+            return self._finalize()
+        self.best = self.population[0]
+        return self.best.config
+
+    #: Helion's final re-timing compares this many configs when it runs.
     final_candidates: int = 8
 
     def _final_rebenchmark_top_k_default(self) -> int:
         return self.final_candidates
-
-    def use_device_time(self, enabled: bool) -> None:
-        """Let :meth:`figure` compare configs by device time from a CUDA
-        graph when the kernel runs on CUDA (see :meth:`shootout` for why)."""
-        self.device_time_figures = bool(enabled) and _uses_cuda(self.provider._working_args())
-        if self.device_time_figures and self._device_timer is None:
-            self._device_timer = GraphDeviceTimer()
-
-    def figure(self, obs: Observation) -> float:
-        """The number a full-fidelity comparison uses (ms): the config's
-        device time where device-time figures are on, else the median of its
-        samples. If one config cannot be captured in a CUDA graph, device
-        time is switched off for the rest of the search, so figures of
-        different kinds are never compared."""
-        if not self.device_time_figures or not obs.ok or self._device_timer is None:
-            return obs.median
-        if obs.device_ms is None:
-            start = time.perf_counter()
-            value = self.provider.device_time(obs.config, self._device_timer)
-            obs.device_ms = math.nan if value is None else value
-            self.counters.seconds["timing"] += time.perf_counter() - start
-        if not math.isfinite(obs.device_ms):
-            self.log.warning("A config cannot be timed in a CUDA graph; comparing event timings from now on")
-            self.device_time_figures = False
-            return obs.median
-        return obs.device_ms
-
-    def shootout(
-        self, count: int, rounds: int, repetitions: int, min_repetitions: int = 0
-    ) -> list[Observation] | None:
-        """Re-time the ``count`` fastest configs so far with at least
-        ``min_repetitions`` samples (by :meth:`figure`) side by side, in
-        ``rounds`` interleaved rounds once the search has stopped compiling,
-        and rank them by these timings alone (fastest first). None when it
-        did not run (fewer than two candidates, no rounds) or every
-        candidate failed.
-
-        Why: on an H100, timings taken between compile batches read ~20% low
-        and squeeze good configs together (eight configs timed within 1% of
-        each other during a search spread over 17% right after it, same
-        process, same timer; see bench/results/h100/timing_study.md), while
-        Helion's final selection only compares the top few.
-
-        On CUDA the figure is device time from a CUDA graph (no launch
-        overhead; under 1% apart between processes, against up to 6% for
-        do_bench); elsewhere, or if any candidate cannot be captured, the
-        median of ``repetitions`` fresh samples per round.
-        """
-        candidates = sorted(self.successful(min_repetitions), key=self.figure)[:count]
-        if len(candidates) <= 1 or rounds <= 0:
-            return None
-        start = time.perf_counter()
-        provider = self.provider
-        timer = GraphDeviceTimer() if _uses_cuda(provider._working_args()) else None
-
-        def figure(obs: Observation) -> float | None:
-            if timer is not None:
-                return provider.device_time(obs.config, timer)
-            samples = provider.sample(obs.config, repetitions)
-            return statistics.median(samples) if samples else math.inf
-
-        figures: dict[int, list[float]] = {id(obs): [] for obs in candidates}
-        order = list(candidates)
-        rng = random.Random(self.derived_seed(0x5400))
-        for _ in range(rounds):
-            rng.shuffle(order)
-            for obs in order:
-                value = figure(obs)
-                if value is None:  # not capturable: every candidate by samples instead
-                    timer = None
-                    figures = {id(o): [] for o in candidates}
-                    value = figure(obs)
-                figures[id(obs)].append(math.inf if value is None else value)
-        ranked = []
-        for obs in candidates:
-            obs.shootout_ms = statistics.median(figures[id(obs)]) if figures[id(obs)] else math.inf
-            if math.isfinite(obs.shootout_ms):
-                ranked.append(obs)
-        ranked.sort(key=lambda obs: obs.shootout_ms)
-        self.counters.seconds["timing"] += time.perf_counter() - start
-        self.counters.retimed["shootout"][rounds] += len(candidates)
-        if ranked:
-            kind = "device time (CUDA graph)" if timer is not None else f"median of {repetitions} samples"
-            self.log(
-                f"Shootout of {len(candidates)} configs, {rounds} rounds by {kind}: best "
-                f"{ranked[0].shootout_ms:.4f} ms (search timing {ranked[0].median:.4f} ms), "
-                f"spread {ranked[-1].shootout_ms / ranked[0].shootout_ms - 1:.1%}"
-            )
-        return ranked or None
-
-    def finish(self, finalists: Sequence[Observation] | None = None) -> Config:
-        """Hand the measured members to Helion's shared final re-timing and
-        selection (``_finalize``), after logging the counters.
-
-        Args:
-            finalists: a shootout's ranking (fastest first); only these go to
-                Helion, ranked by their shootout figures. Default: every
-                successful config, ranked by its search timing.
-        """
-        from helion import exc
-
-        ok = list(finalists) if finalists else self.successful()
-        if not ok:
-            raise exc.NoConfigFound
-        for obs in ok:
-            # Helion ranks finalists by their lowest recorded perf; a noisy
-            # low-fidelity minimum must not outrank a 50-sample median.
-            obs.member.perfs[:] = [obs.shootout_ms if finalists else obs.median]
-        self.population = [o.member for o in ok]
-        self.log(f"{type(self).__name__} counters: {self.counters.summary()}")
-        return self._finalize()
 
 
 def maximin_selection(
@@ -542,5 +370,3 @@ def maximin_selection(
         picked.append(pool_points[index])
         distance = np.minimum(distance, np.sum((pool_features - pool_features[index]) ** 2, axis=1))
     return picked
-
-

@@ -1,170 +1,195 @@
 """HybridSearch: multi-fidelity Bayesian exploration, then a GP-screened
-pattern-search refinement at full fidelity.
+pattern-search refinement at full fidelity, on the pipelined evaluation
+engine (configs compile while others are timed; no batch waits on its
+slowest member).
 
 Phases:
 
 1. **Initial design** -- Helion's default config, the user's and compiler's
    seed configs, and a space-filling (maximin) fill, timed at low fidelity.
-2. **Exploration** -- batches chosen by the C++ acquisition maximiser (log
-   EI times the probability that a config compiles and runs, so regions that
-   failed are down-weighted), timed at low fidelity; after each batch the
-   configs the model ranks best are promoted to medium fidelity (successive
-   halving). Exploration stops when the model expects little more (the best
-   pick's expected improvement falls under a threshold for ``patience``
-   batches), when its share of the budget is spent, or at a config cap.
+2. **Exploration** -- whenever compile workers free up, the C++ acquisition
+   maximiser proposes configs: log EI times the probability that a config
+   compiles and runs (regions that failed are down-weighted), per predicted
+   compile second (configs likely to compile slowly must promise more), with
+   the configs in flight fantasised at their predicted means so proposals
+   spread out. Every ``batch_size`` results the configs the model ranks best
+   are promoted to medium fidelity (successive halving) and the stop rules
+   are checked: the best pick's expected improvement under ``ei_stop`` for
+   ``patience`` rounds, or no better predicted best for ``stall_batches``
+   rounds, the exploration share of the budget, or a config cap.
 3. **Handoff** -- the top ``handoff_candidates`` diverse configs by posterior
    mean are re-timed at full fidelity and seed the refinement.
 4. **Refinement** -- Helion's pattern-search moves (radius 1 plus block-size
-   pairs) from each seed at full fidelity; the model screens every
-   generation's neighbours so only those with a real chance of improving are
-   compiled and timed. A path stops when its best neighbour does not improve.
-5. **Shootout** -- the ``shootout_candidates`` fastest configs are re-timed
-   side by side in interleaved rounds once nothing compiles (device time from
-   a CUDA graph on a GPU), because timings taken between compile batches
-   squeeze good configs together.
-6. **Finish** -- Helion's shared final re-timing and selection
-   (``_finalize``) over the shootout's best ``final_candidates``.
+   pairs) from each seed at full fidelity; the model screens each path's
+   neighbours so only those with a real chance of improving are compiled.
+   Paths move independently as their neighbours' results arrive; when all
+   have stopped, the incumbent's whole neighbourhood is timed once,
+   unscreened, so the result is a true local optimum under Helion's moves.
+5. **Shootout** -- once nothing compiles, the ``shootout_candidates``
+   fastest configs are re-timed side by side in interleaved rounds (device
+   time from a CUDA graph on a GPU), because timings taken between compiles
+   squeeze good configs together; the winner is returned (its output was
+   checked against Helion's baseline at its first timing).
+
+``pipelined=False`` keeps the earlier synchronous behaviour for comparison:
+batches of ``batch_size`` that wait for their last member, a global barrier
+per refinement generation, and Helion's compile-timeout rule.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import time
 from typing import Any, Sequence
 
 import numpy as np
 from scipy.special import ndtr
 
-from ._search_base import MultiFidelitySearchBase, Observation
-from .acquisition import maximize_acquisition
+from ._search_base import MultiFidelitySearchBase
+from .acquisition import maximize_acquisition, score_points
+from .evaluation import Observation
+from .options import check_bool, check_float, check_int, with_overrides
+
 
 @dataclasses.dataclass(frozen=True)
-class HybridSearchDefaults:
-    """HybridSearch settings for one effort level.
+class HybridSearchOptions:
+    """HybridSearch settings (one instance per effort level: :data:`FULL`,
+    :data:`QUICK`). Every field is a keyword of :class:`HybridSearch`.
 
     Attributes:
         initial_design: configs in the initial design (default + seeds + fill).
-        batch_size: configs per exploration batch.
+        batch_size: results per exploration round (promotions and stop rules
+            run once per round) and the most configs one proposal asks for.
         min_explore_configs: exploration never stops on the model's word
-            before this many configs were tried (a young model can be wrongly
-            sure that nothing is left to find).
-        max_explore_configs: cap on configs tried during exploration (initial
-            design included).
+            before this many configs were tried.
+        max_explore_configs: cap on configs tried during exploration
+            (initial design included).
         explore_budget_fraction: share of ``autotune_budget_seconds`` that
             exploration may use (when a budget is set).
         ei_stop: exploration stops when the best pick's expected improvement
             of log kernel time (about a relative speed-up) is below this ...
-        patience: ... for this many consecutive batches, or when the
-            model's best predicted kernel time has not improved by
-            ``min_improvement`` for ``stall_batches`` batches.
+        patience: ... for this many consecutive rounds, or when the model's
+            best predicted kernel time has not improved by
+            ``min_improvement`` for ``stall_batches`` rounds.
         stall_batches: see ``patience``.
         low_fidelity, medium_fidelity, high_fidelity: timed repetitions.
-        promotions_per_batch: configs promoted to medium fidelity per batch.
+        promotions_per_batch: configs promoted to medium fidelity per round.
         handoff_candidates: refinement starting points.
-        refine_max_generations: refinement generations.
+        refine_max_generations: moves per refinement path.
         screen_probability: a neighbour is timed only if the model gives it at
             least this probability of beating its path's current config ...
         screen_min_neighbours: ... but at least this many (the most promising)
-            per path and generation, so a wrong model cannot stall a path.
-        screen_max_neighbours: and at most this many per path and generation.
+            per path and move, so a wrong model cannot stall a path.
+        screen_max_neighbours: and at most this many per path and move.
         min_improvement: relative improvement a refinement move must bring.
-        compile_timeout_floor: lower bound (s) of the adaptive compile
-            timeout set after the initial design (PatternSearch uses 30).
-        final_candidates: configs Helion's final re-timing compares (their
-            full-fidelity medians are already known, so fewer than Helion's
-            default of 8 suffice).
         pool_size: random candidates the acquisition maximiser scores.
+        compile_timeout_floor: a compile is never abandoned before this many
+            seconds (s).
+        straggler_factor: ... and is abandoned after this multiple of the p90
+            compile time seen so far (Helion's compile timeout is the ceiling).
+        barrier_patience_s: the end of exploration and a refinement path wait
+            at most this long for their last compiles before moving on (those
+            compiles go on; their results count when they arrive).
+        cost_aware: the acquisition divides expected improvement by the
+            predicted compile cost (a GP of log compile seconds).
+        pipelined: the pipelined engine (False: synchronous batches).
         shootout_candidates: fastest configs re-timed side by side before
-            the final selection (1 turns the shootout off).
+            the pick (1 turns the shootout off).
         shootout_rounds: interleaved rounds of the shootout.
         refine_by_device_time: on CUDA, refinement compares configs by device
-            time from a CUDA graph instead of their event-timed medians
-            (timings between compile batches squeeze good configs together;
-            see :meth:`MultiFidelitySearchBase.shootout`).
+            time from a CUDA graph instead of their event-timed medians.
+        helion_final_selection: also run Helion's final re-timing
+            (``_finalize``) over the shootout's best ``final_candidates``.
+        final_candidates: see ``helion_final_selection``.
     """
 
-    initial_design: int
-    batch_size: int
-    min_explore_configs: int
-    max_explore_configs: int
-    explore_budget_fraction: float
-    ei_stop: float
-    patience: int
-    stall_batches: int
-    low_fidelity: int
-    medium_fidelity: int
-    high_fidelity: int
-    promotions_per_batch: int
-    handoff_candidates: int
-    refine_max_generations: int
-    screen_probability: float
-    screen_min_neighbours: int
-    screen_max_neighbours: int
-    min_improvement: float
-    pool_size: int
-    compile_timeout_floor: float
-    final_candidates: int
-    shootout_candidates: int
-    shootout_rounds: int
-    refine_by_device_time: bool
+    initial_design: int = 32
+    batch_size: int = 16
+    min_explore_configs: int = 96
+    max_explore_configs: int = 224
+    explore_budget_fraction: float = 0.6
+    ei_stop: float = 0.003
+    patience: int = 2
+    stall_batches: int = 4
+    low_fidelity: int = 5
+    medium_fidelity: int = 15
+    high_fidelity: int = 50
+    promotions_per_batch: int = 4
+    handoff_candidates: int = 4
+    refine_max_generations: int = 20
+    screen_probability: float = 0.05
+    screen_min_neighbours: int = 3
+    screen_max_neighbours: int = 16
+    min_improvement: float = 0.002
+    pool_size: int = 50_000
+    compile_timeout_floor: float = 10.0
+    straggler_factor: float = 4.0
+    barrier_patience_s: float = 2.0
+    cost_aware: bool = True
+    pipelined: bool = True
+    shootout_candidates: int = 12
+    shootout_rounds: int = 5
+    refine_by_device_time: bool = True
+    helion_final_selection: bool = False
+    final_candidates: int = 4
+
+    def __post_init__(self) -> None:
+        owner = "HybridSearch"
+        for name in ("initial_design", "batch_size", "max_explore_configs", "low_fidelity", "medium_fidelity",
+                     "high_fidelity", "handoff_candidates", "screen_max_neighbours", "patience", "stall_batches",
+                     "shootout_candidates", "final_candidates"):
+            check_int(owner, name, getattr(self, name), 1, 10**6)
+        check_int(owner, "pool_size", self.pool_size, 1, 10**7)
+        for name in ("promotions_per_batch", "refine_max_generations", "screen_min_neighbours",
+                     "min_explore_configs", "shootout_rounds"):
+            check_int(owner, name, getattr(self, name), 0, 10**6)
+        if not self.low_fidelity <= self.medium_fidelity <= self.high_fidelity:
+            raise ValueError("HybridSearch fidelities must satisfy low_fidelity <= medium_fidelity <= high_fidelity")
+        check_float(owner, "explore_budget_fraction", self.explore_budget_fraction, 0, 1, low_open=True)
+        check_float(owner, "screen_probability", self.screen_probability, 0, 1, high_open=True)
+        check_float(owner, "min_improvement", self.min_improvement, 0, 1, high_open=True)
+        check_float(owner, "ei_stop", self.ei_stop, 0)
+        check_float(owner, "compile_timeout_floor", self.compile_timeout_floor, 0, low_open=True)
+        check_float(owner, "straggler_factor", self.straggler_factor, 1)
+        check_float(owner, "barrier_patience_s", self.barrier_patience_s, 0)
+        for name in ("cost_aware", "pipelined", "refine_by_device_time", "helion_final_selection"):
+            check_bool(owner, name, getattr(self, name))
 
 
-FULL = HybridSearchDefaults(
-    initial_design=32,
-    batch_size=16,
-    min_explore_configs=96,
-    max_explore_configs=224,
-    explore_budget_fraction=0.6,
-    ei_stop=0.003,
-    patience=2,
-    stall_batches=4,
-    low_fidelity=5,
-    medium_fidelity=15,
-    high_fidelity=50,
-    promotions_per_batch=4,
-    handoff_candidates=4,
-    refine_max_generations=20,
-    screen_probability=0.05,
-    screen_min_neighbours=3,
-    screen_max_neighbours=16,
-    min_improvement=0.002,
-    pool_size=50_000,
-    compile_timeout_floor=10.0,
-    final_candidates=4,
-    shootout_candidates=12,
-    shootout_rounds=5,
-    refine_by_device_time=True,
-)
-
-QUICK = HybridSearchDefaults(
-    initial_design=12,
-    batch_size=8,
-    min_explore_configs=32,
-    max_explore_configs=64,
-    explore_budget_fraction=0.6,
-    ei_stop=0.01,
-    patience=2,
-    stall_batches=2,
-    low_fidelity=3,
-    medium_fidelity=9,
-    high_fidelity=25,
-    promotions_per_batch=2,
-    handoff_candidates=2,
-    refine_max_generations=10,
-    screen_probability=0.1,
-    screen_min_neighbours=2,
-    screen_max_neighbours=8,
-    min_improvement=0.005,
-    pool_size=20_000,
-    compile_timeout_floor=10.0,
+FULL = HybridSearchOptions()
+QUICK = dataclasses.replace(
+    FULL, initial_design=12, batch_size=8, min_explore_configs=32, max_explore_configs=64, ei_stop=0.01,
+    stall_batches=2, low_fidelity=3, medium_fidelity=9, high_fidelity=25, promotions_per_batch=2,
+    handoff_candidates=2, refine_max_generations=10, screen_probability=0.1, screen_min_neighbours=2,
+    screen_max_neighbours=8, min_improvement=0.005, pool_size=20_000, shootout_candidates=6, shootout_rounds=3,
     final_candidates=3,
-    shootout_candidates=6,
-    shootout_rounds=3,
-    refine_by_device_time=True,
 )
-
 PROFILES = {"full": FULL, "quick": QUICK}
+
+
+def resolve_options(profiles: dict[str, Any], effort: str | None, options: Any, overrides: dict[str, Any],
+                    owner: str) -> Any:
+    """``options`` (or the effort's profile, ``full`` for an unknown effort)
+    with keyword overrides applied and checked; an unknown keyword is a
+    TypeError naming the valid ones."""
+    base = options if options is not None else profiles.get(effort or "full", profiles["full"])
+    known = {f.name for f in dataclasses.fields(base)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise TypeError(f"{owner} got unknown option(s) {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+    return with_overrides(base, overrides)
+
+
+@dataclasses.dataclass
+class _Path:
+    """One refinement path: its current config and the neighbours in flight."""
+
+    current: Observation
+    moves: int = 0
+    waiting: set[Any] = dataclasses.field(default_factory=set)
+    tried: list[Any] = dataclasses.field(default_factory=list)
+    submitted_at: float = 0.0
+    verifying: bool = False
 
 
 class HybridSearch(MultiFidelitySearchBase):
@@ -174,194 +199,164 @@ class HybridSearch(MultiFidelitySearchBase):
     Args:
         kernel: the bound kernel to tune.
         args: its arguments.
-        Every other keyword overrides the effort profile's value of the same
-        name in :class:`HybridSearchDefaults`.
+        effort: ``quick`` or ``full`` (Helion's ``autotune_effort`` when
+            created through Helion): which of :data:`PROFILES` to start from.
+        options: a full :class:`HybridSearchOptions` (instead of a profile).
+        **overrides: any :class:`HybridSearchOptions` field.
     """
 
-    def __init__(
-        self,
-        kernel: Any,
-        args: Sequence[object],
-        *,
-        effort: str | None = None,
-        initial_design: int | None = None,
-        batch_size: int | None = None,
-        min_explore_configs: int | None = None,
-        max_explore_configs: int | None = None,
-        explore_budget_fraction: float | None = None,
-        ei_stop: float | None = None,
-        patience: int | None = None,
-        stall_batches: int | None = None,
-        low_fidelity: int | None = None,
-        medium_fidelity: int | None = None,
-        high_fidelity: int | None = None,
-        promotions_per_batch: int | None = None,
-        handoff_candidates: int | None = None,
-        refine_max_generations: int | None = None,
-        screen_probability: float | None = None,
-        screen_min_neighbours: int | None = None,
-        screen_max_neighbours: int | None = None,
-        min_improvement: float | None = None,
-        pool_size: int | None = None,
-        compile_timeout_floor: float | None = None,
-        final_candidates: int | None = None,
-        shootout_candidates: int | None = None,
-        shootout_rounds: int | None = None,
-        refine_by_device_time: bool | None = None,
-        finishing_rounds: int = 0,
-    ) -> None:
-        super().__init__(kernel, args, finishing_rounds=finishing_rounds)
-        self.options: HybridSearchDefaults = self.resolve_options(PROFILES, effort, locals())
-        _check_options(self.options)
-        self.final_candidates = self.options.final_candidates
+    def __init__(self, kernel: Any, args: Sequence[object], *, effort: str | None = None,
+                 options: HybridSearchOptions | None = None, **overrides: Any) -> None:
+        effort = effort or str(kernel.settings.autotune_effort)
+        resolved = resolve_options(PROFILES, effort, options, overrides, "HybridSearch")
+        super().__init__(kernel, args, resolved)
+        self.options: HybridSearchOptions = resolved
+        self._last_gain = math.inf
 
     # -- the search ----------------------------------------------------------------
-    def _autotune(self) -> Any:
+    def search(self) -> Any:
         o = self.options
         self.log(
-            f"Starting HybridSearch (seed {self.seed}): {self.bridge.num_dims} searched dimensions, "
+            f"Starting HybridSearch (seed {self.seed}, {'pipelined' if o.pipelined else 'synchronous'}, "
+            f"{self.engine.workers} compile workers): {self.bridge.num_dims} searched dimensions, "
             f"~1e{self.bridge.space.log10_size:.0f} configs; fidelities {o.low_fidelity}/{o.medium_fidelity}/"
             f"{o.high_fidelity} repetitions"
         )
-        start = time.perf_counter()
+        self.enter_phase("initial")
+        self.submit_flats(self.initial_design_flats(o.initial_design), o.low_fidelity, "initial")
+        self.enter_phase("explore")
         self._explore()
-        self.phase_seconds["explore"] = time.perf_counter() - start
-        mark = time.perf_counter()
+        self.enter_phase("handoff")
         starts = self._handoff()
-        self.phase_seconds["handoff"] = time.perf_counter() - mark
-        mark = time.perf_counter()
+        self.enter_phase("refine")
         self._refine(starts)
-        self.phase_seconds["refine"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        finalists = self.shootout(o.shootout_candidates, o.shootout_rounds, o.medium_fidelity, o.high_fidelity)
-        self.phase_seconds["shootout"] = time.perf_counter() - mark
-        mark = time.perf_counter()
-        config = self.finish(finalists)
-        self.phase_seconds["finalize"] = time.perf_counter() - mark
-        self.counters.seconds["finalize"] += self.phase_seconds["finalize"]
+        self.engine.cancel_pending("the refinement has ended; the shootout needs a quiet machine")
+        self.enter_phase("shootout")
+        ranked = self._shootout()
+        self.enter_phase("finish")
+        config = self.finish(ranked)
+        self.enter_phase("done")
         self.log("HybridSearch phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.phase_seconds.items()))
         return config
 
-    def _explore_budget_spent(self, start: float) -> bool:
-        budget = self.settings.autotune_budget_seconds
-        if budget is None:
-            return False
-        return time.perf_counter() - start > self.options.explore_budget_fraction * budget
-
+    # -- exploration -------------------------------------------------------------------
     def _explore(self) -> None:
         o = self.options
-        start = time.perf_counter()
-        self.set_generation(0)
-        initial = self.evaluate_flats(self.initial_design_flats(o.initial_design), o.low_fidelity, "initial")
-        # As PatternSearch does, later compiles time out at a quantile of
-        # these compile times (when Helion's adaptive timeout is enabled),
-        # but with a lower floor: a config that compiles 10x slower than
-        # the p90 is not one worth waiting 30 s for.
-        self.set_adaptive_compile_timeout(
-            [obs.member for obs in initial], min_seconds=o.compile_timeout_floor, quantile=0.9
+        state = {"results": 0, "quiet": 0, "stalled": 0, "best_predicted": math.inf, "stop": False}
+
+        def stop() -> bool:
+            return state["stop"] or len(self.engine.observations) >= o.max_explore_configs \
+                or self.budget_left() < (1 - o.explore_budget_fraction) * self._budget()
+
+        def on_results(finished: list[Observation]) -> None:
+            state["results"] += len(finished)
+            if state["results"] >= o.batch_size:
+                state["results"] = 0
+                self._end_of_round(state)
+
+        self.keep_busy(self._propose_explore, o.low_fidelity, "explore", stop, on_results,
+                       min_proposals=max(1, self.engine.workers // 2), batch=o.batch_size)
+        self.engine.drain(o.barrier_patience_s if o.pipelined else math.inf)
+        ok = self.engine.successful()
+        self.log(f"Exploration: {len(self.engine.observations)} configs tried, {len(ok)} ran"
+                 + (f", best {ok[0].median:.4f} ms" if ok else ""))
+
+    def _budget(self) -> float:
+        budget = self.settings.autotune_budget_seconds
+        return math.inf if budget is None else float(budget)
+
+    def _propose_explore(self, count: int) -> list[Any]:
+        o = self.options
+        engine = self.engine
+        count = min(count, o.batch_size, o.max_explore_configs - len(engine.observations))
+        if count <= 0:
+            return []
+        finished = self.refit_models()
+        ok = engine.successful()
+        if self.models.objective is None or len(ok) < 2:
+            # too little signal for a model: keep filling the space
+            more = self.initial_design_flats(len(engine.observations) + count)
+            return more[len(engine.observations):]
+        model = self.models.believer(finished, engine.pending())
+        best = math.log(ok[0].median)
+        result = maximize_acquisition(
+            self.bridge.space, model, best=best,
+            acquisition="log_ei_per_cost" if o.cost_aware and self.models.cost is not None else "log_ei",
+            cost_model=self.models.cost if o.cost_aware else None,
+            batch_size=count, pool_size=o.pool_size, seed=self.derived_seed(10, len(engine.observations)),
+            exclude=self.tried, incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
+            feasibility_model=self.models.feasibility,
         )
-        ok = self.successful()
-        self.log(
-            f"Initial design: {len(self.observations)} configs, {len(ok)} ran"
-            + (f", best {ok[0].median:.4f} ms" if ok else "")
-        )
-        quiet_batches = 0  # batches whose best pick promised less than ei_stop
-        stalled_batches = 0  # batches without a better predicted best
-        best_predicted = math.inf
-        for batch_index in self._budgeted_range(1, 10_000):
-            if len(self.observations) >= o.max_explore_configs or self._explore_budget_spent(start):
-                break
-            model = self.fit_models()
-            if model is None:
-                # Too little signal for a model: keep filling the space.
-                more = self.initial_design_flats(len(self.observations) + o.batch_size)
-                self.evaluate_flats(more[len(self.observations):], o.low_fidelity, "explore")
-                continue
-            predicted = self._best_predicted()
-            if predicted < best_predicted * (1 - o.min_improvement):
-                best_predicted, stalled_batches = predicted, 0
-            else:
-                stalled_batches += 1
-            if len(self.observations) >= o.min_explore_configs:
-                if quiet_batches >= o.patience:
-                    self.log(f"Exploration stops: expected gain below {o.ei_stop} for {quiet_batches} batch(es)")
-                    break
-                if stalled_batches >= o.stall_batches:
-                    self.log(f"Exploration stops: no predicted improvement for {stalled_batches} batch(es)")
-                    break
-            ok = self.successful()
-            mark = time.perf_counter()
-            result = maximize_acquisition(
-                self.bridge.space,
-                model,
-                best=math.log(ok[0].median),
-                acquisition="log_ei",
-                batch_size=min(o.batch_size, o.max_explore_configs - len(self.observations)),
-                pool_size=o.pool_size,
-                seed=self.derived_seed(10, batch_index),
-                exclude=self.tried,
-                incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
-                feasibility_model=self.feasibility_model,
-            )
-            self.counters.seconds["model"] += time.perf_counter() - mark
-            if len(result.points) == 0:
-                break
-            expected_gain = float(np.exp(result.scores[0]))
-            quiet_batches = quiet_batches + 1 if expected_gain < o.ei_stop else 0
-            self.set_generation(batch_index)
-            new = self.evaluate_flats(self.propose(result.points), o.low_fidelity, "explore")
-            self._promote(o.promotions_per_batch, o.medium_fidelity)
-            self.log(
-                f"Explore batch {batch_index}: {len(new)} configs ({sum(x.ok for x in new)} ran), "
-                f"expected gain {expected_gain:.4f}, predicted best {predicted:.4f} ms, "
-                f"{len(self.observations)} tried"
-            )
+        if len(result.points) == 0:
+            return []
+        gain = score_points(self.bridge.space, model, result.points[:1], best=best, acquisition="log_ei")
+        self._last_gain = float(np.exp(gain[0]))
+        return self.propose(result.points)
+
+    def _end_of_round(self, state: dict[str, Any]) -> None:
+        """Promotions and the stop rules, once per ``batch_size`` results."""
+        o = self.options
+        self.refit_models()
+        if self.models.objective is None:
+            return
+        predicted = self._best_predicted()
+        if predicted < state["best_predicted"] * (1 - o.min_improvement):
+            state["best_predicted"], state["stalled"] = predicted, 0
+        else:
+            state["stalled"] += 1
+        state["quiet"] = state["quiet"] + 1 if self._last_gain < o.ei_stop else 0
+        self._promote(o.promotions_per_batch, o.medium_fidelity)
+        self.log(f"Explore: {len(self.engine.observations)} tried, expected gain {self._last_gain:.4f}, "
+                 f"predicted best {predicted:.4f} ms, {self.engine.in_flight} in flight")
+        if len(self.engine.observations) >= o.min_explore_configs:
+            if state["quiet"] >= o.patience:
+                self.log(f"Exploration stops: expected gain below {o.ei_stop} for {state['quiet']} round(s)")
+                state["stop"] = True
+            elif state["stalled"] >= o.stall_batches:
+                self.log(f"Exploration stops: no predicted improvement for {state['stalled']} round(s)")
+                state["stop"] = True
 
     def _best_predicted(self) -> float:
         """The model's lowest posterior mean kernel time (ms) over the
         configs that ran; robust to one lucky low-fidelity sample."""
-        ok = self.successful()
-        if self._objective_model is None or not ok:
+        ok = self.engine.successful()
+        if self.models.objective is None or not ok:
             return ok[0].median if ok else math.inf
-        mean, _ = self.predict(np.stack([obs.point for obs in ok]))
+        mean, _ = self.models.predict(np.stack([obs.point for obs in ok]))
         return float(np.exp(mean.min()))
 
     def _promote(self, count: int, repetitions: int) -> None:
         """Re-time the configs the model ranks best that have fewer than
         ``repetitions`` samples (successive halving)."""
-        if count <= 0 or self._objective_model is None:
+        ok = self.engine.successful()
+        if count <= 0 or self.models.objective is None or not ok:
             return
-        ok = self.successful()
-        if not ok:
-            return
-        mean, _ = self.predict(np.stack([obs.point for obs in ok]))
-        order = np.argsort(mean)
-        chosen = [ok[i] for i in order if ok[i].repetitions < repetitions][:count]
-        self.retime_to(chosen, repetitions, "promote")
+        mean, _ = self.models.predict(np.stack([obs.point for obs in ok]))
+        chosen = [ok[i] for i in np.argsort(mean, kind="stable") if ok[i].timed_repetitions < repetitions][:count]
+        self.engine.retime_to(chosen, repetitions, "promote")
 
+    # -- handoff and refinement -------------------------------------------------------
     def _handoff(self) -> list[Observation]:
         """Top diverse configs by posterior mean, re-timed at full fidelity."""
         o = self.options
-        ok = self.successful()
+        ok = self.engine.successful()
         if not ok:
             return []
-        model = self.fit_models()
-        if model is None:
+        self.refit_models(force=True)
+        if self.models.objective is None:
             chosen = ok[: o.handoff_candidates]
         else:
-            mean, _ = self.predict(np.stack([obs.point for obs in ok]))
+            mean, _ = self.models.predict(np.stack([obs.point for obs in ok]))
             chosen = []
-            for i in np.argsort(mean):
-                candidate = ok[i]
-                if all(np.count_nonzero(candidate.point != c.point) >= 2 for c in chosen):
-                    chosen.append(candidate)
+            for i in np.argsort(mean, kind="stable"):
+                if all(np.count_nonzero(ok[i].point != c.point) >= 2 for c in chosen):
+                    chosen.append(ok[i])
                 if len(chosen) == o.handoff_candidates:
                     break
-        self.retime_to(chosen, o.high_fidelity, "handoff")
-        self.use_device_time(o.refine_by_device_time)
-        chosen = sorted((c for c in chosen if c.ok), key=self.figure)
-        kind = "device time" if self.device_time_figures else f"{o.high_fidelity} samples"
-        self.log("Handoff to refinement (" + kind + "): " + ", ".join(f"{self.figure(c):.4f} ms" for c in chosen))
+        self.engine.retime_to(chosen, o.high_fidelity, "handoff")
+        kind = self.engine.compare_by("device_time" if o.refine_by_device_time else "median")
+        chosen = sorted((c for c in chosen if c.ok), key=self.engine.figure)
+        self.log(f"Handoff to refinement ({kind}): " + ", ".join(f"{self.engine.figure(c):.4f} ms" for c in chosen))
         return chosen
 
     def _screen(self, points: np.ndarray, current: Observation) -> list[int]:
@@ -371,9 +366,9 @@ class HybridSearch(MultiFidelitySearchBase):
         o = self.options
         if len(points) == 0:
             return []
-        if self._objective_model is None:
+        if self.models.objective is None:
             return list(range(min(len(points), o.screen_max_neighbours)))
-        mean, variance = self.predict(points)
+        mean, variance = self.models.predict(points)
         target = math.log(current.median) + math.log1p(-o.min_improvement)
         probability = ndtr((target - mean) / np.sqrt(np.maximum(variance, 1e-12)))
         order = [int(i) for i in np.argsort(-probability, kind="stable")]
@@ -382,81 +377,116 @@ class HybridSearch(MultiFidelitySearchBase):
             keep = order[: o.screen_min_neighbours]
         return keep[: o.screen_max_neighbours]
 
-    def _refine(self, starts: list[Observation]) -> None:
-        """Pattern search from ``starts`` at full fidelity. Each generation
-        times the screened neighbours of every live path; a path moves to its
-        best neighbour if that improves by ``min_improvement``. When every
-        path has stopped, the incumbent's neighbours are all timed once,
-        unscreened, so the result is a true local optimum under Helion's moves
-        whatever the model believed; an improvement there restarts a path."""
+    def _expand(self, path: _Path) -> None:
+        """Submit ``path``'s neighbours (screened unless it is verifying)."""
+        candidates: dict[Any, Any] = {}
+        for flat in self.neighbour_flats(path.current.member.flat_values):
+            member = self.make_unbenchmarked(flat)
+            if member is None:
+                self.counters.invalid_configs += 1
+            elif member.config not in self.engine.observations:
+                candidates.setdefault(member.config, member)
+        configs = list(candidates)
+        if not path.verifying and configs:
+            points = self.bridge.encode_many([candidates[c].flat_values for c in configs])
+            configs = [configs[i] for i in self._screen(points, path.current)]
+            self.screened_out += len(candidates) - len(configs)
+        flats = [candidates[c].flat_values for c in configs]
+        submitted = self.submit_flats(flats, self.options.high_fidelity, "refine")
+        path.waiting = {obs.config for obs in submitted}
+        path.tried = [obs.config for obs in submitted]
+        path.submitted_at = self.engine.clock.now()
+
+    def _settle(self, path: _Path) -> _Path | None:
+        """A path whose neighbours are in: its next state, or None when it
+        stops (no neighbour improved, or out of moves)."""
         o = self.options
-        paths = list(starts)
-        unscreened: set[Any] = set()  # configs whose full neighbourhood was timed
-        screened_out = 0
-        for generation in self._budgeted_range(1, o.refine_max_generations + 1):
-            verifying = not paths
-            if verifying:
-                # the incumbent among full-fidelity measurements only: a
-                # low-fidelity median of a few samples is optimistic
-                best = min(self.successful(o.high_fidelity) or self.successful()[:1], key=self.figure)
-                if best.config in unscreened:
+        figure = self.engine.figure
+        tried = [self.engine.observations[c] for c in path.tried]
+        best = min((t for t in tried if t.ok), key=figure, default=path.current)
+        improved = best is not path.current and figure(best) < figure(path.current) * (1 - o.min_improvement)
+        if not improved or path.moves + 1 >= o.refine_max_generations:
+            return None
+        return _Path(best, moves=path.moves + 1)
+
+    def _ready(self, path: _Path) -> bool:
+        """Whether ``path`` can move: all its neighbours are in, or (when
+        pipelined) the stragglers among them have had their patience."""
+        if not path.waiting:
+            return True
+        if not self.options.pipelined:
+            return False
+        return self.engine.clock.now() - path.submitted_at > self.options.barrier_patience_s and \
+            len(path.waiting) <= max(1, len(path.tried) // 4)
+
+    def _refine(self, starts: list[Observation]) -> None:
+        """Pattern search from ``starts`` at full fidelity (see the module
+        docstring); paths move as their own neighbours' results arrive."""
+        o = self.options
+        self.screened_out = 0
+        verified: set[Any] = set()
+        live = [_Path(start) for start in starts]
+        for path in live:
+            self._expand(path)
+        while not self.over_budget():
+            if not live:
+                incumbent = self._incumbent()
+                if incumbent is None or incumbent.config in verified:
                     break
-                paths = [best]
-                unscreened.add(best.config)
-            self.fit_models()
-            proposals: list[list[Any]] = []  # per path: configs to time
-            batch: dict[Any, Any] = {}  # config -> member, across paths
-            for current in paths:
-                candidates: dict[Any, Any] = {}
-                for flat in self.neighbour_flats(current.member.flat_values):
-                    member = self.make_unbenchmarked(flat)
-                    if member is None:
-                        self.counters.invalid_configs += 1
-                    elif member.config not in self.observations:
-                        candidates.setdefault(member.config, member)
-                configs = list(candidates)
-                if verifying:
-                    kept = configs
-                else:
-                    points = self.bridge.encode_many([candidates[c].flat_values for c in configs])
-                    kept = [configs[i] for i in self._screen(points, current)]
-                screened_out += len(configs) - len(kept)
-                proposals.append(kept)
-                for config in kept:
-                    batch.setdefault(config, candidates[config])
-            if batch:
-                self.set_generation(1000 + generation)
-                members = list(batch.values())
-                proposed = [self.bridge.encode(m.flat_values) for m in members]
-                self.evaluate_members(members, proposed, o.high_fidelity, "refine")
-            next_paths: list[Observation] = []
-            for current, kept in zip(paths, proposals):
-                tried = [self.observations.get(config) for config in kept]
-                best = min((t for t in tried if t is not None and t.ok), key=self.figure, default=current)
-                improved = self.figure(best) < self.figure(current) * (1 - o.min_improvement)
-                if improved and all(best.config != p.config for p in next_paths):
-                    next_paths.append(best)
-            self.log(
-                f"Refine generation {generation}: {len(batch)} neighbours timed, {len(next_paths)} path(s) moved, "
-                f"best {min(self.figure(t) for t in self.successful(o.high_fidelity) or self.successful()[:1]):.4f} ms"
-            )
-            paths = next_paths
-        self.log(f"Refinement: the model screened out {screened_out} neighbour(s)")
+                verified.add(incumbent.config)
+                live = [_Path(incumbent, verifying=True)]
+                self._expand(live[0])
+            finished = {obs.config for obs in self.engine.step(timeout=o.barrier_patience_s)}
+            moved: list[_Path] = []
+            for path in live:
+                path.waiting -= finished
+                if not self._ready(path) or (not o.pipelined and any(p.waiting for p in live)):
+                    moved.append(path)
+                    continue
+                following = self._settle(path)
+                if following is not None and all(following.current.config != p.current.config for p in moved):
+                    self._expand(following)
+                    moved.append(following)
+            live = moved
+        self.log(f"Refinement: the model screened out {self.screened_out} neighbour(s); best "
+                 f"{self.engine.figure(self._incumbent()) if self._incumbent() else math.inf:.4f} ms")
 
+    def _incumbent(self) -> Observation | None:
+        """The fastest config among full-fidelity measurements (a few-sample
+        median is optimistic), by the comparison figure."""
+        full = self.engine.successful(self.options.high_fidelity) or self.engine.successful()[:1]
+        return min(full, key=self.engine.figure, default=None)
 
-def _check_options(o: HybridSearchDefaults) -> None:
-    for name in ("initial_design", "batch_size", "max_explore_configs", "low_fidelity", "medium_fidelity",
-                 "high_fidelity", "handoff_candidates", "screen_max_neighbours", "pool_size", "patience", "stall_batches",
-                 "final_candidates", "shootout_candidates"):
-        if getattr(o, name) < 1:
-            raise ValueError(f"HybridSearch {name} must be >= 1, got {getattr(o, name)}")
-    for name in ("promotions_per_batch", "refine_max_generations", "screen_min_neighbours", "min_explore_configs",
-                 "shootout_rounds"):
-        if getattr(o, name) < 0:
-            raise ValueError(f"HybridSearch {name} must be >= 0, got {getattr(o, name)}")
-    if not o.low_fidelity <= o.medium_fidelity <= o.high_fidelity:
-        raise ValueError("HybridSearch fidelities must satisfy low <= medium <= high")
-    if not 0 < o.explore_budget_fraction <= 1:
-        raise ValueError("explore_budget_fraction must be in (0, 1]")
-    if not 0 <= o.screen_probability < 1 or not 0 <= o.min_improvement < 1 or o.ei_stop < 0:
-        raise ValueError("screen_probability and min_improvement must be in [0, 1), ei_stop >= 0")
+    # -- shootout -----------------------------------------------------------------------
+    def _affordable_candidates(self, candidates: list[Observation]) -> list[Observation]:
+        """The fastest candidates whose first shootout round fits in what is
+        left of the budget (all of them without a budget)."""
+        left = self.budget_left()
+        if math.isinf(left):
+            return candidates
+        # calls per candidate and round: two graphs of 20 calls, 6 replays each; or the samples
+        calls = 240 if self.engine.figure_kind == "device_time" else self.options.medium_fidelity + 1
+        kept, cost = [], 0.0
+        for obs in candidates:
+            cost += calls * obs.median / 1000.0
+            if cost > left:
+                break
+            kept.append(obs)
+        return kept
+
+    def _shootout(self) -> list[Observation]:
+        """The fastest full-fidelity configs re-timed side by side (within
+        what is left of the budget); their ranking, or the search's own if
+        it could not run."""
+        o = self.options
+        full = sorted(self.engine.successful(o.high_fidelity) or self.engine.successful(), key=self.engine.figure)
+        candidates = self._affordable_candidates(full[: o.shootout_candidates])
+        if len(candidates) <= 1 or o.shootout_rounds == 0:
+            return full
+        ranked = self.engine.shootout(candidates, o.shootout_rounds, o.medium_fidelity, self.derived_seed(0x5400),
+                                      deadline=self.engine.deadline)
+        if ranked:
+            self.log(f"Shootout of {len(candidates)} configs by {self.engine.figure_kind}: best "
+                     f"{ranked[0].shootout_ms:.4f} ms (search {ranked[0].median:.4f} ms), spread "
+                     f"{ranked[-1].shootout_ms / ranked[0].shootout_ms - 1:.1%}")
+        return ranked or candidates

@@ -183,8 +183,10 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
     """Helion's local benchmark provider with a settable number of timed
     repetitions for each config's first timing.
 
-    Set :attr:`repetitions` before ``benchmark_population``; read results from
-    :attr:`records` (keyed by ``Config``); re-time with :meth:`retime`.
+    The evaluation engine's Helion backend sets :attr:`repetitions` and calls
+    ``_benchmark_function`` for each config's first timing; results are in
+    :attr:`records` (keyed by ``Config``); :meth:`sample` and
+    :meth:`device_time` re-time a compiled config.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -300,21 +302,3 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
                 raise
             self.log.debug(f"No device time (CUDA graph): {type(error).__name__}: {error}")
             return None
-
-    def retime(self, config: Any, repetitions: int) -> TimingRecord:
-        """Add ``repetitions`` samples to an already timed config (no
-        recompilation). A failure marks the record ``error``.
-
-        Raises:
-            KeyError: if the config was never timed by this provider.
-        """
-        record = self.records[config]
-        if record.status != "ok" or record.bench_fn is None:
-            return record
-        start = time.perf_counter()
-        samples = self.sample(config, repetitions)
-        if samples:
-            record.samples.extend(samples)
-            record.repetitions += repetitions
-        record.timing_seconds += time.perf_counter() - start
-        return record

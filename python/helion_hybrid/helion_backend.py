@@ -1,0 +1,160 @@
+"""The engine's backend for real Helion kernels.
+
+Keeps Helion's compile machinery where it serves -- its code generation
+(``compile_config``), its precompile futures (one process per compile, with
+fork or spawn as Helion is set up, the Triton cache they fill), its
+generated-source identity for de-duplication, its baseline and accuracy
+check -- and replaces only the barrier: each compile is started, polled and
+killed on its own (:mod:`helion_hybrid.evaluation` decides when). Timing goes
+through :class:`~helion_hybrid.timing.MultiFidelityBenchmarkProvider`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import time
+from multiprocessing import connection
+from typing import TYPE_CHECKING, Any, Sequence
+
+from helion.autotuner import benchmark_provider as _bp
+from helion.autotuner.process_utils import signal_process_tree
+
+from .evaluation import Observation, WallClock
+from .timing import GraphDeviceTimer, TimingRecord, _uses_cuda
+
+if TYPE_CHECKING:
+    from .timing import MultiFidelityBenchmarkProvider
+
+
+class HelionBackend:
+    """Compiles with Helion's precompile futures, times with the search's
+    :class:`~helion_hybrid.timing.MultiFidelityBenchmarkProvider`.
+
+    Args:
+        provider: the search's benchmark provider (set up by Helion).
+        kernel: the bound kernel (``provider.kernel``).
+        log: the search's logger.
+    """
+
+    def __init__(self, provider: MultiFidelityBenchmarkProvider, log: Any) -> None:
+        self.provider = provider
+        self.kernel = provider.kernel
+        self.log = log
+        self.clock = WallClock()
+        self._device_timer: GraphDeviceTimer | None = None
+        self._killed: list[Any] = []
+        self._live: dict[int, Any] = {}  # observation index -> precompile future
+        backend = provider.config_spec.backend
+        self._source_backend = backend if provider._effective_source_dedup_enabled() else None
+
+    # -- compiling --------------------------------------------------------------
+    def prepare(self, obs: Observation) -> str | None:
+        with _bp.capture_output(), _bp._searching_candidates():
+            fn = self.kernel.compile_config(obs.config, allow_print=False)
+        obs.handle = fn
+        if self._source_backend is None:
+            return None
+        return self._source_backend.generated_source_hash(fn)
+
+    def start(self, obs: Observation) -> bool:
+        try:
+            with _bp.capture_output():
+                future = self.provider._create_precompile_future(obs.config, obs.handle)
+        except Exception as error:  # Helion raises for some codegen-time launch errors
+            error.__traceback__ = None
+            if _bp.match_unrecoverable_runtime_error(error):
+                raise
+            self.log.debug(f"Precompile could not start: {type(error).__name__}: {error}")
+            future = None
+        if future is not None and future.ok:  # nothing to precompile (e.g. no precompile on this backend)
+            return False
+        if future is not None and future.ok is None:
+            future.start()
+        self._live[obs.index] = future
+        return True
+
+    def poll_compile(self, obs: Observation) -> bool | None:
+        future = self._live.get(obs.index)
+        if future is None:
+            self._live.pop(obs.index, None)
+            return False
+        if future.ok is None:
+            if future.is_alive():
+                return None
+            future._mark_complete()  # the process has exited: this does not block
+        self._live.pop(obs.index, None)
+        if not future.ok:
+            self.provider._record_compile_failure(obs.config)
+        return bool(future.ok)
+
+    def wait(self, running: Sequence[Observation], timeout: float) -> None:
+        sentinels = []
+        for obs in running:
+            future = self._live.get(obs.index)
+            if future is not None and future.process is not None and future.ok is None:
+                sentinels.append(future.process.sentinel)
+        if sentinels:
+            connection.wait(sentinels, timeout)
+        elif timeout > 0:
+            time.sleep(min(timeout, 0.01))
+        self._reap_killed()
+
+    def kill(self, obs: Observation) -> None:
+        """SIGKILL the compile's process tree now; it is reaped later
+        (Helion's own path sends SIGTERM and joins for 10 s first)."""
+        future = self._live.pop(obs.index, None)
+        if future is None or future.ok is not None:
+            return
+        process = future.process
+        if process is not None and future.started:
+            with contextlib.suppress(Exception):
+                signal_process_tree(process, signal.SIGKILL)
+            self._killed.append(process)
+        future.ok = False
+        future.failure_reason = "timeout"
+        future.end_time = time.time()
+        with contextlib.suppress(Exception):
+            future._consume_result(raise_on_raise=False)
+
+    def _reap_killed(self) -> None:
+        alive = []
+        for process in self._killed:
+            with contextlib.suppress(Exception):
+                process.join(0)
+            if process.is_alive():
+                alive.append(process)
+        self._killed = alive
+
+    def close(self) -> None:
+        for index in list(self._live):
+            future = self._live.pop(index)
+            if future is not None and future.ok is None:
+                with contextlib.suppress(Exception):
+                    future.cancel()  # SIGKILL and join
+        deadline = time.perf_counter() + 10
+        while self._killed and time.perf_counter() < deadline:
+            self._reap_killed()
+            if self._killed:
+                time.sleep(0.05)
+
+    # -- timing -----------------------------------------------------------------
+    def first_timing(self, obs: Observation, repetitions: int) -> TimingRecord:
+        self.provider.repetitions = int(repetitions)
+        self.provider._benchmark_function(obs.config, obs.handle)
+        return self.provider.records[obs.config]
+
+    def sample(self, obs: Observation, repetitions: int) -> list[float]:
+        return self.provider.sample(obs.config, repetitions)
+
+    def uses_device_time(self) -> bool:
+        return _uses_cuda(self.provider._working_args())
+
+    def device_time(self, obs: Observation) -> float | None:
+        if not self.uses_device_time():
+            return None
+        if self._device_timer is None:
+            self._device_timer = GraphDeviceTimer()
+        value = self.provider.device_time(obs.config, self._device_timer)
+        return value if value is not None and math.isfinite(value) else None

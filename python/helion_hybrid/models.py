@@ -1,0 +1,123 @@
+"""The Gaussian-process models the searches steer by, fitted on the
+engine's observations:
+
+* objective: log of the median kernel time of every config that ran, with
+  the number of samples as repetitions (a 5-sample median counts less than
+  a 50-sample one);
+* feasibility: 1 for configs that ran, 0 for those that failed to compile,
+  timed out, failed the accuracy check or gave no valid timing (cancelled
+  configs teach nothing and are left out);
+* compile cost: log of the seconds a compile occupied its worker, plus one
+  typical compile (the fixed cost every config pays), so that a config
+  predicted to compile 10x slower than its peers must promise
+  correspondingly more to be chosen. A timeout counts at the seconds it ran.
+
+While configs are in flight, :meth:`SearchModels.believer` gives the
+objective model conditioned on their predicted means too (kriging believer),
+so new proposals spread out instead of piling onto the ideas in flight.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from .gp import GaussianProcess
+
+if TYPE_CHECKING:
+    from .evaluation import Counters, Observation
+    from .space import DiscreteSpace
+
+
+class SearchModels:
+    """Objective, feasibility and compile-cost models over one space.
+
+    Args:
+        space: the discrete space the observations' points live in.
+        seed: derives each model's seed.
+        counters: where fits and model seconds are counted.
+        clock: seconds, for the counters.
+    """
+
+    def __init__(self, space: DiscreteSpace, seed: int, counters: Counters,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.space = space
+        self.seed = seed
+        self.counters = counters
+        self.clock = clock
+        self.objective: GaussianProcess | None = None
+        self.feasibility: GaussianProcess | None = None
+        self.cost: GaussianProcess | None = None
+        self.fitted_on = 0  # finished observations at the last fit
+
+    def _features(self, observations: Sequence[Observation]) -> npt.NDArray[np.float64]:
+        return self.space.features(np.stack([o.point for o in observations]))
+
+    def fit(self, observations: Sequence[Observation], *, with_cost: bool = False) -> GaussianProcess | None:
+        """Refit on everything finished. Returns the objective model, or None
+        with fewer than two configs that ran."""
+        start = self.clock()
+        ok = sorted((o for o in observations if o.ok), key=lambda o: o.index)
+        failed = sorted((o for o in observations if o.failed), key=lambda o: o.index)
+        self.fitted_on = len(observations)
+        if len(ok) < 2:
+            return None
+        if self.objective is None:
+            self.objective = GaussianProcess(seed=_derive(self.seed, 1), restarts=2)
+        reps = np.array([o.timed_repetitions for o in ok], dtype=np.float64)
+        self.objective.fit(self._features(ok), np.log([o.median for o in ok]), repetitions=reps)
+        if failed:
+            if self.feasibility is None:
+                self.feasibility = GaussianProcess(seed=_derive(self.seed, 2), restarts=1)
+            labels = np.array([1.0] * len(ok) + [0.0] * len(failed))
+            self.feasibility.fit(self._features(ok + failed), labels)
+        if with_cost:
+            self._fit_cost(ok + failed)
+        self.counters.model_fits += 1
+        self.counters.seconds["model"] += self.clock() - start
+        return self.objective
+
+    def _fit_cost(self, observations: Sequence[Observation]) -> None:
+        timed = [o for o in observations if o.compile_s is not None and o.compile_s >= 0]
+        if len(timed) < 4:
+            self.cost = None
+            return
+        typical = statistics.median(o.compile_s for o in timed)
+        y = np.log([o.compile_s + typical for o in timed])
+        if self.cost is None:
+            self.cost = GaussianProcess(seed=_derive(self.seed, 3), restarts=1)
+        self.cost.fit(self._features(timed), y)
+
+    def predict(self, points: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Objective posterior (log ms) at ``points``."""
+        assert self.objective is not None, "fit() first"
+        start = self.clock()
+        result = self.objective.predict(self.space.features(points))
+        self.counters.seconds["model"] += self.clock() - start
+        return result
+
+    def believer(self, observations: Sequence[Observation], pending: Sequence[Observation]) -> GaussianProcess:
+        """The objective model with the configs in flight fantasised at
+        their posterior means (same hyperparameters, no refit)."""
+        assert self.objective is not None, "fit() first"
+        if not pending:
+            return self.objective
+        start = self.clock()
+        ok = sorted((o for o in observations if o.ok), key=lambda o: o.index)
+        pending_points = np.stack([o.point for o in pending])
+        fantasy, _ = self.objective.predict(self.space.features(pending_points))
+        X = np.concatenate([self._features(ok), self.space.features(pending_points)])
+        y = np.concatenate([np.log([o.median for o in ok]), fantasy])
+        reps = np.concatenate([[o.timed_repetitions for o in ok], [float(o.repetitions) for o in pending]])
+        model = GaussianProcess(hyperparameters=self.objective.hyperparameters)
+        model.fit(X, y, repetitions=reps)
+        self.counters.seconds["model"] += self.clock() - start
+        return model
+
+
+def _derive(seed: int, salt: int) -> int:
+    return (seed * 1_000_003 + salt + 1) % (2**62)

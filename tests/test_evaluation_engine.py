@@ -1,0 +1,169 @@
+"""The pipelined evaluation engine on scripted backends: workers kept busy,
+stragglers abandoned without blocking, results in the right records, bad
+timings counted as failures, no process left behind."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+import pytest
+from fake_backends import ProcessBackend, ScriptedBackend
+
+from helion_hybrid.evaluation import EvaluationEngine, SimulatedClock, StragglerPolicy
+
+
+def _engine(backend, workers=4, **policy):
+    engine = EvaluationEngine(backend, workers=workers,
+                              stragglers=StragglerPolicy(**{"floor_s": 1.0, "ceiling_s": 60.0, **policy}))
+    backend.engine = engine
+    return engine
+
+
+def _submit(engine, configs, repetitions=5, phase="test"):
+    return engine.submit([(c, None, np.zeros(1, dtype=np.int32)) for c in configs], repetitions, phase)
+
+
+def _run(engine):
+    done = []
+    while engine.in_flight:
+        done += engine.step()
+    return done
+
+
+def _skewed(seed):
+    rng = random.Random(seed)
+    return {i: rng.lognormvariate(-1.0, 0.8) for i in range(40)}
+
+
+def test_every_worker_is_busy_while_configs_wait():
+    seconds = _skewed(0)
+    backend = ScriptedBackend(seconds.__getitem__, lambda c: 1.0 + c)
+    engine = _engine(backend, workers=4)
+    _submit(engine, list(seconds))
+    done = _run(engine)
+    assert sorted(o.config for o in done) == list(seconds)
+    # whenever the engine waited with configs still queued, all 4 workers were compiling
+    assert all(running == 4 for running, queued in backend.running_at_wait if queued)
+    # total time close to the ideal: sum of compiles / workers (+ the last compile's tail)
+    ideal = sum(seconds.values()) / 4
+    assert backend.clock.now() < ideal + max(seconds.values()) + 1
+
+
+def test_results_land_in_the_right_records():
+    backend = ScriptedBackend(lambda c: 0.1 * (c + 1), lambda c: 2.0 * c + 1)
+    engine = _engine(backend)
+    _submit(engine, range(10), repetitions=7)
+    _run(engine)
+    for config, obs in engine.observations.items():
+        assert obs.status == "ok" and obs.samples == [2.0 * config + 1] * 7
+        assert obs.compile_s == pytest.approx(0.1 * (config + 1), abs=1e-9)
+    assert engine.counters.as_dict()["configs_timed"] == {"test": {7: 10}}
+
+
+def test_a_hang_is_abandoned_at_the_straggler_limit_without_blocking_the_rest():
+    seconds = {i: 0.5 for i in range(20)}
+    seconds[3] = math.inf  # never finishes
+    backend = ScriptedBackend(seconds.__getitem__, lambda c: 1.0)
+    engine = _engine(backend, workers=4, factor=4.0, floor_s=1.0, min_samples=4)
+    _submit(engine, list(seconds))
+    done = _run(engine)
+    by_config = {o.config: o for o in done}
+    assert by_config[3].status == "timeout" and backend.killed == [3]
+    limit = engine.stragglers.limit([0.5] * 19)
+    assert limit == 2.0
+    assert by_config[3].compile_s == pytest.approx(limit, abs=1e-6)
+    # the other 19 compiled on the 3 free workers meanwhile; nothing waited on the hang
+    finished_others = max(o.finished_at for c, o in by_config.items() if c != 3)
+    assert finished_others < 19 * 0.5 / 3 + 1
+    assert engine.counters.stragglers_killed == 1
+    assert engine.counters.failures["timeout"] == 1
+
+
+def test_before_any_compile_finishes_only_helions_ceiling_applies():
+    policy = StragglerPolicy(factor=4, floor_s=5, ceiling_s=60)
+    assert policy.limit([]) == 60
+    assert policy.limit([0.2]) == 5  # the floor
+    assert policy.limit([3.0] * 20) == 12
+    assert policy.limit([30.0] * 20) == 60
+    assert StragglerPolicy(ceiling_until_min_samples=True, min_samples=8).limit([0.2] * 7) == 60
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.nan, math.inf])
+def test_a_timing_that_is_not_a_positive_number_is_a_failure(bad):
+    backend = ScriptedBackend(lambda c: 0.1, lambda c: bad if c == 2 else 1.0)
+    engine = _engine(backend)
+    _submit(engine, range(5))
+    _run(engine)
+    assert engine.observations[2].status == "bad_timing" and not engine.observations[2].ok
+    assert engine.counters.failures["bad_timing"] == 1
+    assert len(engine.successful()) == 4
+
+
+def test_a_crash_is_an_error_and_the_rest_go_on():
+    backend = ScriptedBackend(lambda c: -0.2 if c % 3 == 0 else 0.3, lambda c: 1.0)
+    engine = _engine(backend)
+    _submit(engine, range(9))
+    _run(engine)
+    assert [engine.observations[c].status for c in range(9)] == ["error", "ok", "ok"] * 3
+
+
+def test_cancelled_configs_are_not_failures():
+    backend = ScriptedBackend(lambda c: 1.0, lambda c: 1.0)
+    engine = _engine(backend, workers=2)
+    _submit(engine, range(6))
+    finished = engine.step()  # the first timing returns at once
+    assert [o.status for o in finished] == ["ok"]
+    stopped = engine.cancel_pending("budget")
+    assert {o.status for o in stopped} == {"cancelled"} and len(stopped) == 5
+    assert engine.counters.cancelled == 5 and not engine.counters.failures
+    assert engine.in_flight == 0
+
+
+def test_same_script_same_order_of_results():
+    def order():
+        seconds = _skewed(3)
+        backend = ScriptedBackend(seconds.__getitem__, lambda c: 1.0)
+        engine = _engine(backend)
+        _submit(engine, list(seconds))
+        return [o.config for o in _run(engine)]
+
+    assert order() == order()
+
+
+def test_simulated_clock_charges_real_time_only_outside_simulation():
+    clock = SimulatedClock(charge_real_time=True)
+    with clock.simulating():
+        clock.advance(5.0)
+    assert 5.0 <= clock.now() < 5.5
+    with pytest.raises(ValueError):
+        clock.advance(-1)
+
+
+# -- real processes -------------------------------------------------------------------
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_no_compile_process_outlives_the_engine():
+    seconds = {0: 0.05, 1: math.inf, 2: -0.05, 3: 0.05, 4: math.inf, 5: 0.05}
+    backend = ProcessBackend(seconds.__getitem__, lambda c: 1.0)
+    engine = _engine(backend, workers=3, floor_s=0.5, factor=2.0, min_samples=2)
+    _submit(engine, list(seconds))
+    _run(engine)
+    engine.close()
+    assert {c: o.status for c, o in engine.observations.items()} == {
+        0: "ok", 1: "timeout", 2: "error", 3: "ok", 4: "timeout", 5: "ok"}
+    assert backend.alive() == []
+
+
+@pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
+def test_an_interrupt_leaves_no_process_behind():
+    seconds = {i: (math.inf if i % 2 else 0.05) for i in range(8)}
+    backend = ProcessBackend(seconds.__getitem__, lambda c: 1.0, interrupt_at=2)
+    engine = _engine(backend, workers=4)
+    _submit(engine, list(seconds))
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            _run(engine)
+        finally:
+            engine.close()
+    assert backend.alive() == []

@@ -1,0 +1,75 @@
+"""The Helion backend's compile glue on the CPU: Helion's own
+PrecompileFuture around real processes that finish, crash or hang, driven
+by the engine (the GPU runs exercise the same code with Triton compiles)."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import time
+import types
+
+import numpy as np
+import pytest
+
+pytest.importorskip("helion")
+from helion.autotuner.precompile_future import PrecompileContext, PrecompileFuture  # noqa: E402
+
+from helion_hybrid.evaluation import EvaluationEngine, StragglerPolicy  # noqa: E402
+from helion_hybrid.helion_backend import HelionBackend  # noqa: E402
+
+
+def _job(seconds: float) -> None:
+    if seconds < 0:
+        os._exit(1)
+    time.sleep(seconds if math.isfinite(seconds) else 10**6)
+
+
+class _Provider:
+    """The parts of MultiFidelityBenchmarkProvider the compile glue uses."""
+
+    def __init__(self, seconds: dict[int, float]) -> None:
+        self.seconds = seconds
+        self.kernel = types.SimpleNamespace(compile_config=lambda config, allow_print=False: f"fn{config}")
+        self.config_spec = types.SimpleNamespace(backend=None)
+        self.compile_failures: list[int] = []
+        self.futures: list[PrecompileFuture] = []
+        settings = types.SimpleNamespace(autotune_ignore_errors=True)
+        self.ctx = PrecompileContext(settings=settings, log=types.SimpleNamespace(), kernel=None, args=(), jobs=4)
+
+    def _effective_source_dedup_enabled(self) -> bool:
+        return False
+
+    def _create_precompile_future(self, config: int, fn: str) -> PrecompileFuture:
+        process = mp.get_context("fork").Process(target=_job, args=(self.seconds[config],))
+        future = PrecompileFuture(ctx=self.ctx, config=config, process=process, timeout=60, result_path=None)
+        self.futures.append(future)
+        return future
+
+    def _record_compile_failure(self, config: int) -> None:
+        self.compile_failures.append(config)
+
+
+def test_helion_precompile_futures_finish_fail_and_are_killed():
+    seconds = {0: 0.05, 1: math.inf, 2: -1, 3: 0.05, 4: 0.05, 5: 0.05}
+    provider = _Provider(seconds)
+    backend = HelionBackend(provider, log=types.SimpleNamespace(debug=lambda *a: None))
+    engine = EvaluationEngine(backend, workers=3,
+                              stragglers=StragglerPolicy(floor_s=0.5, factor=2.0, ceiling_s=60, min_samples=2))
+    engine.submit([(c, None, np.zeros(1, dtype=np.int32)) for c in seconds], 5, "test")
+    start = time.perf_counter()
+    while engine.in_flight:
+        # stop before timing: these "kernels" cannot run; check the compile outcome only
+        engine._reap()
+        engine._start_queued()
+        engine._compiled.clear()
+        if engine._running:
+            engine._block(0.05)
+    engine.close()
+    assert time.perf_counter() - start < 10  # the hang held one worker for ~0.5 s, nobody waited 60 s
+    assert provider.compile_failures == [2]
+    assert engine.observations[1].status == "timeout"
+    assert engine.observations[2].status == "error"
+    for future in provider.futures:
+        assert not future.process.is_alive()
