@@ -132,12 +132,16 @@ def test_engine_smoke_test_in_fresh_venv(fresh_venv, tmp_path):
 def test_import_loads_no_helion_torch_or_extension(fresh_venv, tmp_path):
     code = (
         "import json, sys; import helion_hybrid; "
-        "print(json.dumps([m for m in ('helion', 'torch', 'numpy', 'helion_hybrid._core') if m in sys.modules]))"
+        "print(json.dumps({'heavy': [m for m in ('helion', 'torch', 'numpy', 'helion_hybrid._core') if m in sys.modules],"
+        " 'path': sys.path}))"
     )
     for opt_out in ("0", "1"):
         run = _run(fresh_venv, ["-c", code], cwd=tmp_path, HELION_HYBRID_NO_AUTOREGISTER=opt_out)
         assert run.returncode == 0, run.stderr[-3000:]
-        assert json.loads(run.stdout) == [], (opt_out, run.stdout)
+        report = json.loads(run.stdout)
+        assert report["heavy"] == [], (opt_out, report)
+        # nothing of the environment running the tests is visible there
+        assert not [p for p in report["path"] if p.startswith(sys.prefix)], report["path"]
 
 
 def test_hybrid_search_chosen_by_the_environment_alone(fresh_venv, tmp_path):
