@@ -1,9 +1,11 @@
 """Plugging the searches into Helion.
 
-``import helion_hybrid`` calls :func:`register` when Helion is installed, so
-``HELION_AUTOTUNER=HybridSearch`` and
-``helion.autotuner.autotune(..., algorithm="HybridSearch")`` work. For one
-kernel, pass :func:`hybrid_autotuner_fn` instead::
+:func:`register` runs when Helion is imported (the start-up hook of
+:mod:`helion_hybrid._autoregister`, armed by the installed ``.pth`` file and
+by ``import helion_hybrid``), so ``HELION_AUTOTUNER=HybridSearch`` and
+``helion.autotuner.autotune(..., algorithm="HybridSearch")`` work without
+importing this package. For one kernel, pass :func:`hybrid_autotuner_fn`
+instead::
 
     @helion.kernel(autotuner_fn=helion_hybrid.hybrid_autotuner_fn)
     def my_kernel(...): ...
