@@ -47,6 +47,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from runlog import run_label  # noqa: E402
+
 # The main job's five; the seed matmul also gets Helion's two other model-based searches.
 ALGORITHMS = ("PatternSearch", "RandomSearch", "LFBOTreeSearch", "MultiFidelityBayesianSearch", "HybridSearch")
 EXTRA_ALGORITHMS = ("LFBOPatternSearch", "DESurrogateHybrid")
@@ -85,14 +87,15 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
     failed = []
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     for algorithm in args.algorithms:
+        label = args.label or algorithm
         for seed in args.seeds:
-            stem = out_dir / "runs" / f"{algorithm}_seed{seed}"
+            stem = out_dir / "runs" / f"{label}_seed{seed}"
             if args.reuse and stem.with_suffix(".json").exists():
                 print(f"[reuse] {workload} {stem.name}", flush=True)
                 continue
             print(f"[run] {algorithm} seed {seed} on {workload} ({effort} effort) ...", flush=True)
             child_args = argparse.Namespace(workload=workload, algorithm=algorithm, seed=seed, effort=effort,
-                                            result=str(stem.with_suffix(".json")),
+                                            label=label, result=str(stem.with_suffix(".json")),
                                             trace=str(stem.with_suffix(".jsonl")))
             command = [sys.executable, str(HERE / "compare.py"), "run-one",
                        *(f"--{k}={v}" for k, v in vars(child_args).items()),
@@ -140,7 +143,7 @@ def retime(args: argparse.Namespace) -> None:
     for run in runs:
         if not run.get("best_config"):
             continue  # an unfinished run that timed nothing
-        label = f"{run['algorithm']} seed {run['seed']}"
+        label = f"{run_label(run)} seed {run['seed']}"
         fn = bound.compile_config(helion.Config(**run["best_config"]))
         out = fn(*kernel_args)
         accuracy[label] = float((out.float() - expected.float()).abs().max())
@@ -218,10 +221,10 @@ def summarise(out_dir: Path, workload: str) -> dict[str, Any]:
     median_ms, graph_ms = retimed["median_ms"], retimed.get("graph_median_ms", {})
     rows: dict[str, list[dict[str, Any]]] = {}
     for run in runs:
-        label = f"{run['algorithm']} seed {run['seed']}"
+        label = f"{run_label(run)} seed {run['seed']}"
         run["retimed_best_ms"] = median_ms.get(label)
         run["retimed_device_ms"] = graph_ms.get(label)
-        rows.setdefault(run["algorithm"], []).append(run)
+        rows.setdefault(run_label(run), []).append(run)
     best_any = min((v for k, v in median_ms.items() if k != "eager reference"), default=None)
     best_any_device = min((v for k, v in graph_ms.items() if k != "eager reference"), default=None)
     algorithms = {}
@@ -327,16 +330,16 @@ def plot_convergence(out_dir: Path, summary: dict[str, Any]) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from runlog import read_trace
+    from runlog import read_trace, run_label
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for run in summary["runs"]:
-        points = [p for p in read_trace(out_dir / "runs" / f"{run['algorithm']}_seed{run['seed']}.jsonl")
+        points = [p for p in read_trace(out_dir / "runs" / f"{run_label(run)}_seed{run['seed']}.jsonl")
                   if p.get("event") == "first_timing" and p.get("best_so_far_ms") is not None and p["t"] > 0]
         xs, ys = [p["t"] for p in points], [p["best_so_far_ms"] for p in points]
         if xs:
             ax.step(xs + [run["wall_s"]], ys + [ys[-1]], where="post", color=COLOURS.get(run["algorithm"]),
-                    alpha=0.8, label=f"{run['algorithm']} s{run['seed']}")
+                    alpha=0.8, label=f"{run_label(run)} s{run['seed']}")
     if summary["eager_reference_ms"]:
         ax.axhline(summary["eager_reference_ms"], color="black", linestyle=":", label="eager reference (re-timed)")
     # the first configs are often 10x off; zoom on where the searches compete
@@ -368,7 +371,7 @@ def gpu_name() -> str:
 
 def _internal_parsers(sub: Any) -> None:
     one = sub.add_parser("run-one", help="(internal) run one search in this process")
-    for name in ("workload", "algorithm", "effort", "result", "trace"):
+    for name in ("workload", "algorithm", "effort", "label", "result", "trace"):
         one.add_argument(f"--{name}", required=True)
     one.add_argument("--seed", type=int, required=True)
     one.add_argument("--search-option", action="append", default=[])
@@ -403,6 +406,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--search-option", action="append", default=[], metavar="NAME=VALUE",
                         help="constructor keyword for the searches (JSON value), e.g. shootout_candidates=1; "
                              "repeatable; recorded in each run's kwargs")
+    parser.add_argument("--label", default=None,
+                        help="store and report the runs under this name instead of the algorithm's (an ablation, "
+                             "e.g. --label HybridSearch-sync --search-option pipelined=false); one algorithm only")
     parser.add_argument("--report-only", action="store_true",
                         help="rebuild results.json, table.md and the plot from stored runs and re-timing")
     parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds per process")
@@ -437,6 +443,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--retime-processes and --rounds must be >= 1")
     if not args.time_limit > 0:
         parser.error("--time-limit must be > 0")
+    if args.label and len(args.algorithms) != 1:
+        parser.error("--label names the runs of one algorithm")
 
 
 def main() -> None:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import inspect
 import json
@@ -188,9 +189,11 @@ def run(args: argparse.Namespace) -> None:
         recorder.origin = time.perf_counter()
         config = search.autotune(skip_cache=True)
         wall = recorder.now()
+    options = getattr(search, "options", None)
     result = {
-        "workload": args.workload, "algorithm": args.algorithm, "seed": args.seed, "effort": args.effort,
-        "kwargs": kwargs, "finished": True, "wall_s": wall, "best_config": config_dict(config),
+        "workload": args.workload, "algorithm": args.algorithm, "label": args.label, "seed": args.seed,
+        "effort": args.effort, "kwargs": kwargs,
+        "options": dataclasses.asdict(options) if dataclasses.is_dataclass(options) else None, "finished": True, "wall_s": wall, "best_config": config_dict(config),
         **trace_summary(read_trace(Path(args.trace))),
         "helion_metrics": helion_metrics(search),
         "counters": search.counters_dict() if hasattr(search, "counters_dict") else None,
@@ -216,7 +219,7 @@ def unfinished_result(args: argparse.Namespace, time_limit: float) -> dict[str, 
     with the best config it had timed as its answer."""
     summary = trace_summary(read_trace(Path(args.trace)))
     return {
-        "workload": args.workload, "algorithm": args.algorithm, "seed": args.seed, "effort": args.effort,
-        "finished": False, "time_limit_s": time_limit, "wall_s": time_limit,
+        "workload": args.workload, "algorithm": args.algorithm, "label": args.label, "seed": args.seed,
+        "effort": args.effort, "finished": False, "time_limit_s": time_limit, "wall_s": time_limit,
         "best_config": summary["search_best_config"], **summary,
     }

@@ -51,6 +51,12 @@ def config_dict(config: Any) -> dict[str, Any]:
     return jsonable(dict(config.config if hasattr(config, "config") else config))
 
 
+def run_label(run: dict[str, Any]) -> str:
+    """What a run is reported as: its ``label`` (e.g. an ablation's name),
+    else its algorithm."""
+    return run.get("label") or run["algorithm"]
+
+
 def read_trace(path: Path) -> list[dict[str, Any]]:
     """Every complete event of a trace (a line cut off by a kill is skipped)."""
     events = []

@@ -1,0 +1,186 @@
+#!/usr/bin/env python3
+"""One table across the kernel suite, from the stored runs.
+
+Per workload: HybridSearch's median wall time, its speed-up over
+LFBOTreeSearch (Helion's default) and PatternSearch where measured, the
+kernel gap of every search against the best config any search found (by
+CUDA-graph device time and by do_bench, from the workload's side-by-side
+re-timing, ``compare.py`` without ``--skip-retime``), configs tried; then
+geometric-mean rows; and a plot with one point per workload and search:
+wall time relative to LFBOTreeSearch against the device-time gap.
+
+A workload whose runs were not re-timed side by side yet shows its wall
+times only (gaps need the re-timing: timings taken inside different
+searches do not compare).
+
+Writes ``suite.md``, ``suite.json`` and ``suite.png`` under
+``bench/results/<gpu>/``.
+
+Example:
+    python bench/suite.py --gpu h200
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from compare import ALGORITHMS, COLOURS, EXTRA_ALGORITHMS, summarise  # noqa: E402
+from runlog import run_label  # noqa: E402
+
+REFERENCE = "LFBOTreeSearch"
+
+
+def workload_rows(out_dir: Path, workload: str) -> dict[str, Any] | None:
+    """The workload's per-algorithm summary (None without any stored run)."""
+    runs = [json.loads(p.read_text()) for p in sorted((out_dir / "runs").glob("*.json"))]
+    if not runs:
+        return None
+    if (out_dir / "retime.json").exists():
+        summary = summarise(out_dir, workload)
+        summary["retimed"] = True
+        return summary
+    algorithms: dict[str, Any] = {}
+    for run in runs:
+        algorithms.setdefault(run_label(run), []).append(run)
+    return {
+        "workload": workload, "retimed": False,
+        "algorithms": {
+            a: {"seeds": [r["seed"] for r in rs], "unfinished": sum(not r.get("finished", True) for r in rs),
+                "median_wall_s": statistics.median(r["wall_s"] for r in rs),
+                "median_configs_timed": statistics.median(r["configs_timed"] for r in rs)}
+            for a, rs in algorithms.items()
+        },
+    }
+
+
+def geomean(values: list[float]) -> float | None:
+    values = [v for v in values if v is not None and v > 0 and math.isfinite(v)]
+    return math.exp(sum(map(math.log, values)) / len(values)) if values else None
+
+
+def _pct(value: float | None) -> str:
+    return f"{100 * value:+.1f}%" if value is not None else "-"
+
+
+def _x(value: float | None) -> str:
+    return f"{value:.2f}x" if value is not None else "-"
+
+
+def _hybrid_label(algorithms: dict[str, Any], preferred: str) -> str | None:
+    """The preferred HybridSearch label, else the first stored one."""
+    if preferred in algorithms:
+        return preferred
+    return next((a for a in sorted(algorithms) if a.startswith("HybridSearch")), None)
+
+
+def build(results: Path, preferred: str = "HybridSearch") -> dict[str, Any]:
+    from helion_hybrid.workloads import SUITE
+
+    rows = {w: r for w in SUITE if (r := workload_rows(results / w, w)) is not None}
+    table = []
+    for workload, summary in rows.items():
+        algorithms = summary["algorithms"]
+        label = _hybrid_label(algorithms, preferred)
+        hybrid, reference = algorithms.get(label) if label else None, algorithms.get(REFERENCE)
+        pattern = algorithms.get("PatternSearch")
+        row = {
+            "workload": workload, "retimed": summary["retimed"], "hybrid_label": label,
+            "hybrid_seeds": len(hybrid["seeds"]) if hybrid else 0,
+            "hybrid_wall_s": hybrid["median_wall_s"] if hybrid else None,
+            "reference_wall_s": reference["median_wall_s"] if reference else None,
+            "reference_unfinished": reference["unfinished"] if reference else None,
+            "speedup_vs_reference": reference["median_wall_s"] / hybrid["median_wall_s"]
+            if hybrid and reference else None,
+            "speedup_vs_pattern": pattern["median_wall_s"] / hybrid["median_wall_s"] if hybrid and pattern else None,
+            "gaps": {a: {"device": e.get("device_gap_vs_best_found"), "do_bench": e.get("quality_gap_vs_best_found"),
+                         "configs": e["median_configs_timed"], "wall_s": e["median_wall_s"]}
+                     for a, e in algorithms.items()},
+        }
+        table.append(row)
+    return {
+        "results": str(results), "workloads": table,
+        "geomean_hybrid_wall_s": geomean([r["hybrid_wall_s"] for r in table]),
+        "geomean_speedup_vs_reference": geomean([r["speedup_vs_reference"] for r in table]),
+        "geomean_speedup_vs_pattern": geomean([r["speedup_vs_pattern"] for r in table]),
+    }
+
+
+def markdown(suite: dict[str, Any]) -> str:
+    lines = [
+        "| workload | HybridSearch runs (label, seeds) | HybridSearch median wall (s) | LFBOTreeSearch wall (s) | "
+        "speed-up vs LFBOTreeSearch | speed-up vs PatternSearch | HybridSearch gap (device / do_bench) | "
+        "LFBOTreeSearch gap (device / do_bench) | configs tried (Hybrid / LFBO) | re-timed side by side |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in suite["workloads"]:
+        h, lf = r["gaps"].get(r["hybrid_label"], {}), r["gaps"].get(REFERENCE, {})
+        reference = "-" if r["reference_wall_s"] is None else f"{r['reference_wall_s']:.1f}" + (
+            " (unfinished)" if r["reference_unfinished"] else "")
+        hybrid_wall = "-" if r["hybrid_wall_s"] is None else f"{r['hybrid_wall_s']:.1f}"
+        lines.append(
+            f"| {r['workload']} | {r['hybrid_label'] or '-'}, {r['hybrid_seeds']} | {hybrid_wall} | {reference} | "
+            f"{_x(r['speedup_vs_reference'])} | {_x(r['speedup_vs_pattern'])} | "
+            f"{_pct(h.get('device'))} / {_pct(h.get('do_bench'))} | {_pct(lf.get('device'))} / "
+            f"{_pct(lf.get('do_bench'))} | {h.get('configs', '-')} / {lf.get('configs', '-')} | "
+            f"{'yes' if r['retimed'] else 'not yet'} |"
+        )
+    g = suite
+    lines.append(f"| **geometric mean** | | **{g['geomean_hybrid_wall_s'] or math.nan:.1f}** | | "
+                 f"**{_x(g['geomean_speedup_vs_reference'])}** | {_x(g['geomean_speedup_vs_pattern'])} | | | | |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(suite: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for r in suite["workloads"]:
+        reference = r["reference_wall_s"]
+        for algorithm, gap in r["gaps"].items():
+            if reference is None or gap["device"] is None:
+                continue
+            ax.scatter(gap["wall_s"] / reference, 100 * gap["device"], color=COLOURS.get(algorithm.split("-")[0]), s=30)
+            ax.annotate(r["workload"].split("_")[0], (gap["wall_s"] / reference, 100 * gap["device"]), fontsize=6)
+    for algorithm in ALGORITHMS + EXTRA_ALGORITHMS:
+        ax.scatter([], [], color=COLOURS[algorithm], label=algorithm)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="gray", linestyle=":")
+    ax.set_xlabel(f"wall time relative to {REFERENCE} (log)")
+    ax.set_ylabel("kernel gap to the best found, device time (%)")
+    ax.legend(fontsize=7)
+    ax.set_title("kernel suite: time against kernel quality")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--gpu", default="h200", help="results folder of the device (default h200)")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="results root")
+    parser.add_argument("--hybrid", default="HybridSearch",
+                        help="label of the HybridSearch runs to report (default HybridSearch; where a workload has "
+                             "none, its first stored HybridSearch* label)")
+    args = parser.parse_args()
+    results = args.out / args.gpu
+    suite = build(results, args.hybrid)
+    (results / "suite.json").write_text(json.dumps(suite, indent=2))
+    (results / "suite.md").write_text(markdown(suite))
+    plot(suite, results / "suite.png")
+    print(markdown(suite))
+
+
+if __name__ == "__main__":
+    main()
