@@ -234,16 +234,16 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
 
         Pipelined, proposals are asked for once at least ``min_proposals``
         slots are free (or nothing is in flight); synchronous
-        (``options.pipelined`` False), ``batch`` configs are asked for once
-        the previous batch is done. ``propose`` returning nothing ends the
+        (``options.pipelined`` False, or where nothing compiles in the
+        background, e.g. the Pallas backend), ``batch`` configs are asked
+        for once the previous batch is done. ``propose`` returning nothing ends the
         loop once the configs in flight are done.
         """
         assert self.engine is not None
         engine = self.engine
-        pipelined = self.options.pipelined
         exhausted = False
         while not stop() and not self.over_budget():
-            if pipelined:
+            if self.options.pipelined and engine.background_compiles is not False:
                 free = engine.workers + max(1, engine.workers // 2) - engine.in_flight
                 ask = free >= min_proposals or engine.in_flight == 0
             else:

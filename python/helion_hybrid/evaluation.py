@@ -392,6 +392,9 @@ class EvaluationEngine:
         self._compile_times: list[float] = []
         self._by_source: dict[str, Observation] = {}
         self._any_ok = False
+        #: Whether compiles run in the background (None until one started):
+        #: without that, pipelining gains nothing and proposals are batched.
+        self.background_compiles: bool | None = None
 
     # -- events -------------------------------------------------------------------
     def emit(self, event: dict[str, Any]) -> None:
@@ -535,7 +538,10 @@ class EvaluationEngine:
             if self._prepare(obs):
                 obs.status = "compiling"
                 obs.started_at = self.clock.now()
-                if self.backend.start(obs):
+                background = self.backend.start(obs)
+                self.background_compiles = background if self.background_compiles is None else \
+                    self.background_compiles or background
+                if background:
                     self._running.append(obs)
                 else:
                     obs.status, obs.compiled_at = "compiled", obs.started_at
