@@ -22,7 +22,20 @@ from helion_hybrid.evaluation import Observation, SimulatedClock, WallClock
 from helion_hybrid.timing import TimingRecord
 
 
-class ScriptedBackend:
+class _NoDeviceTime:
+    """What both fakes share: no code generation step, no device time."""
+
+    def prepare(self, obs: Observation) -> str | None:
+        return None
+
+    def device_time(self, obs: Observation) -> float | None:
+        return None
+
+    def uses_device_time(self) -> bool:
+        return False
+
+
+class ScriptedBackend(_NoDeviceTime):
     """Simulated compiles and timings, keyed by config.
 
     Args:
@@ -43,9 +56,6 @@ class ScriptedBackend:
         self.killed: list[Any] = []
         self.running_at_wait: list[tuple[int, int]] = []  # (running, queued) at each wait
         self.engine: Any = None
-
-    def prepare(self, obs: Observation) -> str | None:
-        return None
 
     def start(self, obs: Observation) -> bool:
         self.started[obs.index] = self.clock.now()
@@ -79,12 +89,6 @@ class ScriptedBackend:
         self.clock.advance(self.timing_cost_s * repetitions)
         return [self.timing_ms(obs.config)] * repetitions
 
-    def device_time(self, obs: Observation) -> float | None:
-        return None
-
-    def uses_device_time(self) -> bool:
-        return False
-
     def close(self) -> None:
         pass
 
@@ -96,7 +100,7 @@ def _compile_job(seconds: float) -> None:
     time.sleep(seconds if math.isfinite(seconds) else 10**6)
 
 
-class ProcessBackend:
+class ProcessBackend(_NoDeviceTime):
     """Each compile is a real (forked) process sleeping for the scripted
     seconds (inf: forever; negative: then it crashes)."""
 
@@ -109,9 +113,6 @@ class ProcessBackend:
         self.processes: dict[int, Any] = {}
         self.all_pids: list[int] = []
         self.timed = 0
-
-    def prepare(self, obs: Observation) -> str | None:
-        return None
 
     def start(self, obs: Observation) -> bool:
         process = mp.get_context("fork").Process(target=_compile_job, args=(self.compile_seconds(obs.config),))
@@ -147,12 +148,6 @@ class ProcessBackend:
 
     def sample(self, obs: Observation, repetitions: int) -> list[float]:
         return [self.timing_ms(obs.config)] * repetitions
-
-    def device_time(self, obs: Observation) -> float | None:
-        return None
-
-    def uses_device_time(self) -> bool:
-        return False
 
     def close(self) -> None:
         for process in self.processes.values():
