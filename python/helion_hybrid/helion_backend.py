@@ -145,8 +145,15 @@ class HelionBackend:
         self.provider._benchmark_function(obs.config, obs.handle)
         return self.provider.records[obs.config]
 
+    def _timed_config(self, obs: Observation) -> Any:
+        """The config the provider timed for ``obs``: its own, or for a
+        de-duplicated one the config with the same kernel (same record)."""
+        if obs.config in self.provider.records:
+            return obs.config
+        return next(config for config, record in self.provider.records.items() if record is obs.record)
+
     def sample(self, obs: Observation, repetitions: int) -> list[float]:
-        return self.provider.sample(obs.config, repetitions)
+        return self.provider.sample(self._timed_config(obs), repetitions)
 
     def uses_device_time(self) -> bool:
         return _uses_cuda(self.provider._working_args())
@@ -156,5 +163,5 @@ class HelionBackend:
             return None
         if self._device_timer is None:
             self._device_timer = GraphDeviceTimer()
-        value = self.provider.device_time(obs.config, self._device_timer)
+        value = self.provider.device_time(self._timed_config(obs), self._device_timer)
         return value if value is not None and math.isfinite(value) else None
