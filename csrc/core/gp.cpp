@@ -20,6 +20,7 @@
 #include "blas.hpp"
 #include "lbfgs.hpp"
 #include "matern.hpp"
+#include "random.hpp"
 #include "threading.hpp"
 
 // Not in blas.hpp; exported by the same OpenBLAS.
@@ -359,40 +360,6 @@ class LmlWorkspace {
   bool value_ready_ = false;
   std::vector<double> value_point_;
   double value_lml_ = 0.0, value_jitter_ = 0.0;
-};
-
-// xoshiro256** seeded by splitmix64: deterministic on every platform, unlike
-// std:: distributions.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) {
-    for (auto& s : state_) {
-      seed += 0x9e3779b97f4a7c15ULL;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      s = z ^ (z >> 31);
-    }
-  }
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
-    const std::uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
-    return result;
-  }
-  double uniform() { return (next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-  }
-  std::uint64_t state_[4];
 };
 
 // [lo, hi] intersected with [a, b], or [a, b] if they do not overlap.
