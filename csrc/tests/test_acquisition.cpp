@@ -121,20 +121,16 @@ std::uint64_t mix(std::uint64_t* s) {
 }
 double uniform(std::uint64_t* s) { return (mix(s) >> 11) * (1.0 / 9007199254740992.0); }
 
-hh::Dimension dim(hh::DimensionKind kind, std::vector<double> values) {
-  hh::Dimension d;
-  d.kind = kind;
-  d.values = std::move(values);
-  return d;
-}
-hh::Dimension cat(int k) { return dim(hh::DimensionKind::Categorical, std::vector<double>(k, 0.0)); }
+hh::Dimension ordinal(std::vector<double> values) { return hh::Dimension::ordinal(std::move(values)); }
+hh::Dimension cat(int k) { return hh::Dimension::categorical(k); }
+hh::Dimension boolean() { return hh::Dimension::boolean(); }
 
 // 3 ordinals x 2 categoricals x boolean: 4 * 5 * 3 * 3 * 2 * 2 = 720 points.
 hh::DiscreteSpace small_space() {
-  return hh::DiscreteSpace({dim(hh::DimensionKind::Ordinal, {0, 1, 2, 3}),
-                            dim(hh::DimensionKind::Ordinal, {0, 1, 2, 3, 4}),
-                            dim(hh::DimensionKind::Ordinal, {0.0, 0.5, 2.0}), cat(3), cat(2),
-                            dim(hh::DimensionKind::Boolean, {0, 1})});
+  return hh::DiscreteSpace({ordinal({0, 1, 2, 3}),
+                            ordinal({0, 1, 2, 3, 4}),
+                            ordinal({0.0, 0.5, 2.0}), cat(3), cat(2),
+                            boolean()});
 }
 
 // 8 ordinals, 2 categoricals, 2 booleans: ~2e9 points, 18 features.
@@ -143,12 +139,12 @@ hh::DiscreteSpace large_space() {
   for (int j = 0; j < 8; ++j) {
     std::vector<double> v;
     for (int l = 0; l < 6 + j % 4; ++l) v.push_back(l);
-    dims.push_back(dim(hh::DimensionKind::Ordinal, v));
+    dims.push_back(ordinal(v));
   }
   dims.push_back(cat(4));
   dims.push_back(cat(4));
-  dims.push_back(dim(hh::DimensionKind::Boolean, {0, 1}));
-  dims.push_back(dim(hh::DimensionKind::Boolean, {0, 1}));
+  dims.push_back(boolean());
+  dims.push_back(boolean());
   return hh::DiscreteSpace(dims);
 }
 
@@ -319,7 +315,6 @@ void test_enumerable_argmax() {
     models.objective = &pr.gp;
     models.cost = c.with_cost ? &cost : nullptr;
     models.feasibility = c.with_feas ? &feas : nullptr;
-    models.feasibility_floor = 0.05;
     hh::AcquisitionOptions opt;
     opt.kind = c.kind;
     opt.best = pr.best;
@@ -329,6 +324,7 @@ void test_enumerable_argmax() {
     opt.local_starts = 3;
     opt.seed = 11;
     opt.threads = 2;
+    opt.feasibility_floor = 0.05;
     const hh::AcquisitionResult res =
         hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
     check_batch_valid(pr, res, 6);
@@ -454,7 +450,7 @@ void test_determinism() {
 
 void test_exhaustion_and_no_data() {
   // 4 points, 3 excluded: a batch of 4 returns the single remaining point.
-  const hh::DiscreteSpace tiny({dim(hh::DimensionKind::Boolean, {0, 1}), dim(hh::DimensionKind::Boolean, {0, 1})});
+  const hh::DiscreteSpace tiny({boolean(), boolean()});
   hh::GaussianProcess gp(2);
   hh::Hyperparameters hp;
   hp.lengthscales = {0.5, 0.5};

@@ -12,24 +12,10 @@
 namespace {
 
 hh::Dimension ordinal(std::vector<double> values, const char* name = "") {
-  hh::Dimension d;
-  d.kind = hh::DimensionKind::Ordinal;
-  d.values = std::move(values);
-  d.name = name;
-  return d;
+  return hh::Dimension::ordinal(std::move(values), name);
 }
-hh::Dimension categorical(int levels) {
-  hh::Dimension d;
-  d.kind = hh::DimensionKind::Categorical;
-  d.values.assign(levels, 0.0);
-  return d;
-}
-hh::Dimension boolean() {
-  hh::Dimension d;
-  d.kind = hh::DimensionKind::Boolean;
-  d.values = {0.0, 1.0};
-  return d;
-}
+hh::Dimension categorical(std::int64_t levels) { return hh::Dimension::categorical(levels); }
+hh::Dimension boolean() { return hh::Dimension::boolean(); }
 
 // ordinal(4 values), single-level ordinal, categorical(3), boolean.
 hh::DiscreteSpace mixed_space() {
@@ -50,11 +36,11 @@ void test_construction() {
   HH_CHECK_THROWS(hh::DiscreteSpace({ordinal({1.0, std::numeric_limits<double>::infinity()})}));
   HH_CHECK_THROWS(hh::DiscreteSpace({categorical(0)}));
   hh::Dimension b3 = boolean();
-  b3.values = {0.0, 1.0, 2.0};
+  b3.values = {0.0, 1.0, 2.0};  // values are for ordinals only
   HH_CHECK_THROWS(hh::DiscreteSpace({b3}));
-  hh::Dimension b1 = boolean();
-  b1.values = {0.0};
-  HH_CHECK_THROWS(hh::DiscreteSpace({b1}));
+  hh::Dimension c1 = categorical(2);
+  c1.values = {0.0};
+  HH_CHECK_THROWS(hh::DiscreteSpace({c1}));
   hh::Dimension bad = boolean();
   bad.kind = static_cast<hh::DimensionKind>(7);
   HH_CHECK_THROWS(hh::DiscreteSpace({bad}));
