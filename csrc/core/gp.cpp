@@ -382,11 +382,13 @@ void intersect(double lo, double hi, double* a, double* b) {
 }
 
 // Mean and spread of the targets for the fit's standardisation. A constant
-// target keeps scale 1 (the fit then sees zeros); any other spread is used
-// as it is, however small, down to kMinTargetSpread, below which the fitted
-// variances (spread squared times the normalised ones) would underflow.
+// target keeps scale 1 (the fit then sees zeros, and the mean is pinned to
+// the constant); any other spread is used as it is, however small, down to
+// kMinTargetSpread, below which the fitted variances (spread squared times
+// the normalised ones) would underflow.
 struct TargetScale {
   double mean = 0.0, scale = 1.0;
+  bool constant = false;
 };
 
 TargetScale standardisation(const std::vector<double>& y) {
@@ -395,6 +397,7 @@ TargetScale standardisation(const std::vector<double>& y) {
   const auto [lo, hi] = std::minmax_element(y.begin(), y.end());
   if (*lo == *hi) {
     t.mean = *lo;
+    t.constant = true;
     return t;
   }
   for (double v : y) t.mean += v;
@@ -648,6 +651,9 @@ GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
   upper[d + 1] = upper[d + 2] = std::log(o.noise_max);
   lower[d + 3] = o.mean_min;
   upper[d + 3] = o.mean_max;
+  // Constant targets: the mean is the constant exactly, so every prediction
+  // is that constant (the optimiser would stop a little short of it).
+  if (target.constant) lower[d + 3] = upper[d + 3] = 0.0;
   const bool use_prior =
       o.lengthscale_prior_center > 0.0 && o.lengthscale_prior_width > 0.0;
   const double prior_mu = use_prior ? std::log(o.lengthscale_prior_center) : 0.0;

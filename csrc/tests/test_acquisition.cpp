@@ -517,6 +517,85 @@ void test_errors() {
   HH_CHECK_THROWS(hh::maximize_acquisition(pr.space, models, opt, &wrong_set, nullptr, 0));
 }
 
+void test_pool_caps_and_options() {
+  // A pool larger than the space enumerates it (capped by its size), also
+  // for pool sizes that could never be allocated.
+  Problem pr(small_space(), 30, 4, 0.6);
+  hh::AcquisitionModels models;
+  models.objective = &pr.gp;
+  hh::AcquisitionOptions opt;
+  opt.best = pr.best;
+  opt.batch_size = 3;
+  opt.pool_size = 1000000000;
+  opt.local_starts = 0;
+  const hh::AcquisitionResult all = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
+  HH_CHECK(all.candidates_scored == 720 - 30);
+  check_batch_valid(pr, all, 3);
+  // On a space too large to enumerate, the cap on the pool applies before
+  // any allocation.
+  Problem big(large_space(), 20, 5, 0.6);
+  models.objective = &big.gp;
+  opt.best = big.best;
+  HH_CHECK_THROWS(hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0));
+  opt.pool_size = hh::kMaxPoolSize + 1;
+  HH_CHECK_THROWS(hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0));
+  // pool_size 0 is allowed (the core's rule): only the incumbents' climbs.
+  opt.pool_size = 0;
+  opt.local_max_steps = 5;
+  const hh::AcquisitionResult none = hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0);
+  HH_CHECK(none.scores.empty());
+  const hh::AcquisitionResult climbs = hh::maximize_acquisition(big.space, models, opt, nullptr, big.train.data(), 2);
+  HH_CHECK(climbs.scores.size() == 3u);
+  // A huge batch reserves nothing per candidate; it stops when candidates run out.
+  opt.pool_size = 200;
+  opt.batch_size = 1 << 30;
+  opt.local_max_steps = 0;
+  const hh::AcquisitionResult most = hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0);
+  HH_CHECK(most.scores.size() <= 200u && most.scores.size() > 100u);
+  // Option rules.
+  hh::AcquisitionOptions o;
+  hh::validate(o);
+  auto rejects = [](hh::AcquisitionOptions bad) { HH_CHECK_THROWS(hh::validate(bad)); };
+  o.batch_size = 0; rejects(o); o = hh::AcquisitionOptions();
+  o.pool_size = -1; rejects(o); o = hh::AcquisitionOptions();
+  o.threads = -1; rejects(o); o = hh::AcquisitionOptions();
+  o.fantasy_repetitions = std::nan(""); rejects(o); o = hh::AcquisitionOptions();
+  o.feasibility_floor = 0.0; rejects(o); o = hh::AcquisitionOptions();
+  o.best = std::nan(""); rejects(o);
+  o.kind = hh::AcquisitionKind::UCB;
+  hh::validate(o);  // UCB does not use best
+  o.kind = static_cast<hh::AcquisitionKind>(7); rejects(o);
+  // The array versions check their input (the scalar ones pass NaN on).
+  const double mean[2] = {0.0, std::nan("")}, var[2] = {1.0, 1.0};
+  double out[2];
+  hh::log_expected_improvement(mean, var, 1, 0.5, out);
+  HH_CHECK_NEAR(out[0], hh::log_expected_improvement(0.0, 1.0, 0.5), 0.0);
+  HH_CHECK_THROWS(hh::log_expected_improvement(mean, var, 2, 0.5, out));
+  HH_CHECK_THROWS(hh::expected_improvement(mean, var, 1, std::nan(""), out));
+}
+
+void test_high_cardinality_categorical() {
+  // 20000 levels: a climb step samples 64 of them, so the maximiser's work
+  // and memory grow linearly with the level count (the full neighbourhood
+  // with one-hot features was quadratic: 6.7 GB in issue 10).
+  const hh::DiscreteSpace space({cat(20000), ordinal({0, 1, 2, 3}), boolean()});
+  Problem pr(space, 40, 9, 0.8);
+  hh::AcquisitionModels models;
+  models.objective = &pr.gp;
+  hh::AcquisitionOptions opt;
+  opt.best = pr.best;
+  opt.batch_size = 4;
+  opt.pool_size = 500;
+  opt.local_starts = 3;
+  opt.local_max_steps = 5;
+  const hh::AcquisitionResult a = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
+  check_batch_valid(pr, a, 4);
+  HH_CHECK(a.candidates_scored < 500 + 3 * 5 * (64 + 3 + 1) + 100);
+  opt.threads = 2;
+  const hh::AcquisitionResult b = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
+  HH_CHECK(a.points == b.points && a.scores == b.scores);  // deterministic across threads
+}
+
 }  // namespace
 
 int main() {
@@ -530,5 +609,7 @@ int main() {
   test_determinism();
   test_exhaustion_and_no_data();
   test_errors();
+  test_pool_caps_and_options();
+  test_high_cardinality_categorical();
   HH_TEST_MAIN_END();
 }
