@@ -279,6 +279,22 @@ void check_against_brute_force(const Problem& pr, const hh::AcquisitionModels& m
   }
 }
 
+// pr's objective as the only model.
+hh::AcquisitionModels models_of(const Problem& pr) {
+  hh::AcquisitionModels models;
+  models.objective = &pr.gp;
+  return models;
+}
+
+// Options for pr: best = its incumbent, the given batch and pool sizes.
+hh::AcquisitionOptions options_for(const Problem& pr, int batch_size, int pool_size) {
+  hh::AcquisitionOptions opt;
+  opt.best = pr.best;
+  opt.batch_size = batch_size;
+  opt.pool_size = pool_size;
+  return opt;
+}
+
 void check_batch_valid(const Problem& pr, const hh::AcquisitionResult& res, int expected) {
   const int nd = pr.space.num_dims();
   HH_CHECK(static_cast<int>(res.scores.size()) == expected);
@@ -425,12 +441,8 @@ void test_pruned_equals_unpruned() {
 
 void test_determinism() {
   Problem pr(large_space(), 100, 8, 0.6);
-  hh::AcquisitionModels models;
-  models.objective = &pr.gp;
-  hh::AcquisitionOptions opt;
-  opt.best = pr.best;
-  opt.batch_size = 6;
-  opt.pool_size = 5000;
+  const hh::AcquisitionModels models = models_of(pr);
+  hh::AcquisitionOptions opt = options_for(pr, 6, 5000);
   opt.seed = 1234;
   std::vector<hh::AcquisitionResult> runs;
   for (int threads : {1, 2, 3, 1}) {
@@ -521,12 +533,8 @@ void test_pool_caps_and_options() {
   // A pool larger than the space enumerates it (capped by its size), also
   // for pool sizes that could never be allocated.
   Problem pr(small_space(), 30, 4, 0.6);
-  hh::AcquisitionModels models;
-  models.objective = &pr.gp;
-  hh::AcquisitionOptions opt;
-  opt.best = pr.best;
-  opt.batch_size = 3;
-  opt.pool_size = 1000000000;
+  hh::AcquisitionModels models = models_of(pr);
+  hh::AcquisitionOptions opt = options_for(pr, 3, 1000000000);
   opt.local_starts = 0;
   const hh::AcquisitionResult all = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
   HH_CHECK(all.candidates_scored == 720 - 30);
@@ -580,12 +588,8 @@ void test_high_cardinality_categorical() {
   // with one-hot features was quadratic: 6.7 GB in issue 10).
   const hh::DiscreteSpace space({cat(20000), ordinal({0, 1, 2, 3}), boolean()});
   Problem pr(space, 40, 9, 0.8);
-  hh::AcquisitionModels models;
-  models.objective = &pr.gp;
-  hh::AcquisitionOptions opt;
-  opt.best = pr.best;
-  opt.batch_size = 4;
-  opt.pool_size = 500;
+  const hh::AcquisitionModels models = models_of(pr);
+  hh::AcquisitionOptions opt = options_for(pr, 4, 500);
   opt.local_starts = 3;
   opt.local_max_steps = 5;
   const hh::AcquisitionResult a = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);

@@ -50,6 +50,11 @@ class Hyperparameters:
             object.__setattr__(self, field.name, value)
 
 
+def _option(name: str, doc: str) -> property:
+    """A read-only property showing one field of the model's core FitOptions."""
+    return property(lambda self: getattr(self._options, name), doc=doc)
+
+
 class GaussianProcess:
     """Matern-5/2 ARD Gaussian process with multi-fidelity noise.
 
@@ -122,26 +127,11 @@ class GaussianProcess:
         self._fits = 0
         self.fit_evaluations_ = 0
 
-    # -- options -------------------------------------------------------------------
-    @property
-    def seed(self) -> int:
-        """Seed of the hyperparameter restarts."""
-        return int(self._options.seed)
-
-    @property
-    def restarts(self) -> int:
-        """Random restarts of each fit."""
-        return int(self._options.restarts)
-
-    @property
-    def max_iterations(self) -> int:
-        """L-BFGS iterations per start."""
-        return int(self._options.max_iterations)
-
-    @property
-    def tolerance(self) -> float:
-        """Relative objective change that ends a start."""
-        return float(self._options.tolerance)
+    # -- options (read access; set at construction) ------------------------------------
+    seed = _option("seed", "Seed of the hyperparameter restarts.")
+    restarts = _option("restarts", "Random restarts of each fit.")
+    max_iterations = _option("max_iterations", "L-BFGS iterations per start.")
+    tolerance = _option("tolerance", "Relative objective change that ends a start.")
 
     @property
     def threads(self) -> int | None:
@@ -189,7 +179,7 @@ class GaussianProcess:
         if fixed is None:
             options = self._options.replace(
                 # a different stream per refit, still a function of the seed
-                seed=(self.seed * 1_000_003 + self._fits) % 2**64,
+                seed=(self._options.seed * 1_000_003 + self._fits) % 2**64,
                 warm_start=warm,
             )
             result = model.fit_data(X, y, repetitions, options)
