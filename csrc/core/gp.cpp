@@ -381,11 +381,11 @@ void intersect(double lo, double hi, double* a, double* b) {
   }
 }
 
-// Mean and spread of the targets for the fit's standardisation. A constant
-// target keeps scale 1 (the fit then sees zeros, and the mean is pinned to
-// the constant); any other spread is used as it is, however small, down to
-// kMinTargetSpread, below which the fitted variances (spread squared times
-// the normalised ones) would underflow.
+// Mean and spread of the targets for the fit's standardisation: any spread
+// down to kMinTargetSpread is used as it is, however small. Constant targets,
+// and spreads so small that their square (the scale of every fitted
+// variance) would underflow, keep scale 1 and the mean pinned to theirs: the
+// model then predicts (almost exactly) that mean.
 struct TargetScale {
   double mean = 0.0, scale = 1.0;
   bool constant = false;
@@ -405,11 +405,10 @@ TargetScale standardisation(const std::vector<double>& y) {
   double var = 0.0;
   for (double v : y) var += (v - t.mean) * (v - t.mean);
   t.scale = std::sqrt(var / n);
-  require(t.scale >= kMinTargetSpread,
-          "fit: the targets' spread (standard deviation " + number(t.scale) +
-              ") is below " + number(kMinTargetSpread) +
-              ": their variance cannot be represented in double precision "
-              "(rescale y)");
+  if (!(t.scale >= kMinTargetSpread)) {
+    t.scale = 1.0;
+    t.constant = true;
+  }
   return t;
 }
 

@@ -19,8 +19,9 @@ namespace hh {
 // |a|^2 + |b|^2 - 2 a.b; keeping every squared norm below kMaxScaledNorm2
 // keeps that sum (at most 4x the bound) finite. Targets are standardised by
 // their spread for the fit; the fitted variances are the spread squared
-// times O(1e-3..1e2) factors, so the spread must stay within
-// [kMinTargetSpread, kMaxAbsTarget] for them to be normal doubles.
+// times O(1e-3..1e2) factors, normal doubles for spreads in
+// [kMinTargetSpread, kMaxAbsTarget]. A smaller spread is fitted as a
+// constant (its mean), |y| above kMaxAbsTarget is refused.
 constexpr double kMaxScaledNorm2 = 1e300;
 constexpr double kMaxAbsTarget = 1e150;
 constexpr double kMinTargetSpread = 1e-150;
@@ -96,10 +97,9 @@ struct FitResult {
 // set_hyperparameters, fit, add_points) either completes or throws and
 // leaves the object exactly as it was. Bad input, and data the model cannot
 // represent (inputs whose centred, lengthscale-scaled squared norms exceed
-// kMaxScaledNorm2, targets beyond kMaxAbsTarget or with a spread below
-// kMinTargetSpread, a kernel matrix no jitter makes positive definite, a
-// posterior that overflows), throw std::invalid_argument with the reason,
-// before anything changes.
+// kMaxScaledNorm2, targets beyond kMaxAbsTarget, a kernel matrix no jitter
+// makes positive definite, a posterior that overflows), throw
+// std::invalid_argument with the reason, before anything changes.
 //
 // Determinism: BLAS runs single-threaded inside the core and the core's own
 // parallel loops split work at boundaries independent of the thread count,

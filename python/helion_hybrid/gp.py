@@ -154,7 +154,9 @@ class GaussianProcess:
         A refit of a model with the same input dimension starts from the
         previous hyperparameters (warm start) besides the random restarts.
         Targets are standardised by their spread for the fit, however small
-        (down to 1e-150), so ``c * y`` fits like ``y``.
+        (down to 1e-150), so ``c * y`` fits like ``y``; constant targets, and
+        spreads below 1e-150 (whose variance a double cannot hold), are
+        fitted as their mean.
 
         Args:
             X: inputs, shape (n, d); float32 or non-contiguous input is converted.
