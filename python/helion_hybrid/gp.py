@@ -46,7 +46,7 @@ class Hyperparameters:
         checked = _core.validate_hyperparameters(
             self.lengthscales, self.signal_variance, self.noise_variance, self.noise_floor, self.mean
         )
-        for field, value in zip(dataclasses.fields(self), checked):
+        for field, value in zip(dataclasses.fields(self), checked, strict=True):
             object.__setattr__(self, field.name, value)
 
 
