@@ -144,7 +144,7 @@ def test_acquisition_argument_errors(rng):
     _, y, gp = _model(space, rng)
     with pytest.raises(ValueError, match="unknown acquisition"):
         hh.maximize_acquisition(space, gp, best=0.0, acquisition="pi")
-    with pytest.raises(ValueError, match="cost_model"):
+    with pytest.raises(ValueError, match="cost model"):
         hh.maximize_acquisition(space, gp, best=0.0, acquisition="log_ei_per_cost")
     with pytest.raises(ValueError, match="features"):
         other = hh.GaussianProcess().fit(np.eye(3), [0.0, 1.0, 2.0])

@@ -101,9 +101,11 @@ def test_maximiser_arguments(batch, pool, starts, best, kind, seed):
     pts = space.sample(6, seed=0)
     gp = hh.GaussianProcess(restarts=0).fit(space.features(pts), np.arange(6.0))
     try:
-        result = _core.maximize_acquisition(
-            space.core, gp.core, None, None, 1e-3, kind, best, 2.0, batch, pool, starts, 5, seed, 1, 50.0, None, None
+        options = _core.AcquisitionOptions(
+            kind=kind, best=best, batch_size=batch, pool_size=pool, local_starts=starts, local_max_steps=5,
+            seed=seed, threads=1,
         )
+        result = _core.maximize_acquisition(space.core, gp.core, None, None, options, None, None)
     except CLEAN_ERRORS:
         return
     points = result["points"]

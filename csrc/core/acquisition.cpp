@@ -142,6 +142,34 @@ double lower_confidence_bound_score(double mean, double variance, double beta) {
 
 namespace {
 
+template <typename F>
+void pointwise(const double* mean, const double* variance, int count, double best, double* out, const char* who,
+               F f) {
+  auto require_finite = [&](bool ok, const char* what) {
+    if (!ok) throw std::invalid_argument(std::string(who) + ": " + what + " contains NaN or inf");
+  };
+  require_finite(std::isfinite(best), "best");
+  for (int i = 0; i < count; ++i) {
+    require_finite(std::isfinite(mean[i]), "mean");
+    require_finite(std::isfinite(variance[i]), "variance");
+  }
+  for (int i = 0; i < count; ++i) out[i] = f(mean[i], variance[i], best);
+}
+
+}  // namespace
+
+void log_expected_improvement(const double* mean, const double* variance, int count, double best, double* out) {
+  pointwise(mean, variance, count, best, out, "log_expected_improvement",
+            [](double m, double v, double b) { return log_expected_improvement(m, v, b); });
+}
+
+void expected_improvement(const double* mean, const double* variance, int count, double best, double* out) {
+  pointwise(mean, variance, count, best, out, "expected_improvement",
+            [](double m, double v, double b) { return expected_improvement(m, v, b); });
+}
+
+namespace {
+
 // The acquisition value from a point's objective mean/variance and the other
 // models' means. Increasing in the variance for every kind (UCB needs beta >=
 // 0, checked), which is what makes a variance upper bound a score bound.
@@ -175,32 +203,27 @@ struct Scorer {
   }
 };
 
+void require(bool condition, const std::string& message) {
+  if (!condition) throw std::invalid_argument("acquisition: " + message);
+}
+
+// The checks that need the space and the models (validate() has the rest).
 void check_inputs(const DiscreteSpace& space, const AcquisitionModels& models, const AcquisitionOptions& options) {
-  if (!models.objective) throw std::invalid_argument("acquisition: the objective model is required");
+  validate(options);
+  require(models.objective != nullptr, "the objective model is required");
   const GaussianProcess* all[] = {models.objective, models.cost, models.feasibility};
   const char* names[] = {"objective", "cost", "feasibility"};
   for (int i = 0; i < 3; ++i) {
-    if (all[i] && all[i]->dim() != space.num_features()) {
-      throw std::invalid_argument(std::string("acquisition: the ") + names[i] + " model has dim " +
-                                  std::to_string(all[i]->dim()) + " but the space has " +
-                                  std::to_string(space.num_features()) + " features");
-    }
+    require(!all[i] || all[i]->dim() == space.num_features(),
+            std::string("the ") + names[i] + " model has dim " + std::to_string(all[i] ? all[i]->dim() : 0) +
+                " but the space has " + std::to_string(space.num_features()) + " features");
   }
-  const int kind = static_cast<int>(options.kind);
-  if (kind < 0 || kind > 3) throw std::invalid_argument("acquisition: unknown kind " + std::to_string(kind));
-  if (options.kind == AcquisitionKind::LogEIPerCost && !models.cost) {
-    throw std::invalid_argument("acquisition: LogEIPerCost needs a cost model");
-  }
-  if (options.kind == AcquisitionKind::UCB && !(options.ucb_beta >= 0.0 && std::isfinite(options.ucb_beta))) {
-    throw std::invalid_argument("acquisition: ucb_beta must be finite and >= 0");
-  }
-  if (options.kind != AcquisitionKind::UCB && !std::isfinite(options.best)) {
-    throw std::invalid_argument("acquisition: best must be finite");
-  }
-  if (models.feasibility && !(models.feasibility_floor > 0.0 && models.feasibility_floor <= 1.0)) {
-    throw std::invalid_argument("acquisition: feasibility_floor must be in (0, 1]");
-  }
+  require(options.kind != AcquisitionKind::LogEIPerCost || models.cost,
+          "kind LogEIPerCost (log_ei_per_cost) needs a cost model");
 }
+
+// The feasibility model's mean as a probability in [floor, 1] (NaN: floor).
+double clip_feasibility(double f, double floor) { return std::isnan(f) ? floor : std::min(1.0, std::max(floor, f)); }
 
 // Number of training rows a GP holds.
 int rows_of(const GaussianProcess& gp) {
@@ -339,11 +362,13 @@ class Maximizer {
     HH_PHASE("^");
     // 1. Pool, without excluded points and duplicates.
     if (options_.pool_size > 0) {
-      std::vector<std::int32_t> pool(static_cast<std::size_t>(options_.pool_size) * nd_);
-      space_.sample(options_.seed, options_.pool_size, pool.data());
-      reserve(static_cast<std::size_t>(options_.pool_size) + 64 * (options_.local_starts + num_incumbents + 1));
+      const std::vector<std::int32_t> pool = make_pool();
+      const int count = static_cast<int>(pool.size() / nd_);
+      // A hint only: room for the climbs' neighbours, bounded by the pool.
+      const std::size_t climbs = static_cast<std::size_t>(options_.local_starts) + num_incumbents + 1;
+      reserve(count + std::min<std::size_t>(64 * climbs, count + 1024));
       const int first = size();
-      for (int i = 0; i < options_.pool_size; ++i) find_or_add(pool.data() + static_cast<std::size_t>(i) * nd_);
+      for (int i = 0; i < count; ++i) find_or_add(pool.data() + static_cast<std::size_t>(i) * nd_);
       HH_PHASE("pool");
       score_bounds(first, size() - first);
       HH_PHASE("bounds");
@@ -395,6 +420,25 @@ class Maximizer {
   }
 
  private:
+  // The pool: every point when the space has at most pool_size of them
+  // (sampling would only repeat points), else pool_size uniform samples.
+  std::vector<std::int32_t> make_pool() const {
+    const std::int64_t size = space_.size_capped(options_.pool_size);
+    if (size > options_.pool_size) return space_.sample(options_.seed, options_.pool_size);
+    std::vector<std::int32_t> pool(static_cast<std::size_t>(size) * nd_);
+    for (std::int64_t i = 0; i < size; ++i) space_.point_at(i, pool.data() + i * nd_);
+    return pool;
+  }
+
+  // Rows per chunk of work: `preferred`, fewer when the features are so wide
+  // that a chunk's feature block would exceed kChunkFeatures doubles (one
+  // hot categorical with many levels). Depends only on the space, never on
+  // the thread count.
+  int chunk_rows(int preferred) const {
+    constexpr int kChunkFeatures = 1 << 20;  // 8 MB of features per chunk
+    return std::max(1, std::min(preferred, kChunkFeatures / std::max(1, nf_)));
+  }
+
   struct ModelView {
     const GaussianProcess* gp = nullptr;
     int n = 0;
@@ -597,10 +641,11 @@ class Maximizer {
   // variance bound and the score bound. Eligible ones enter the heap.
   void score_bounds(int first, int count) {
     if (count <= 0) return;
-    const int tasks = (count + kBoundChunk - 1) / kBoundChunk;
+    const int chunk = chunk_rows(kBoundChunk);
+    const int tasks = (count + chunk - 1) / chunk;
     parallel_for(tasks, threads_, [&](int task, int /*worker*/) {
-      const int begin = first + task * kBoundChunk;
-      const int m = std::min(kBoundChunk, first + count - begin);
+      const int begin = first + task * chunk;
+      const int m = std::min(chunk, first + count - begin);
       std::vector<double>& feat = scratch(0);
       feat.resize(static_cast<std::size_t>(m) * nf_);
       space_.features(row(begin), m, feat.data());
@@ -631,7 +676,7 @@ class Maximizer {
         model_means(feas_, feat.data(), m, feasibility_.data() + begin);
         for (int i = 0; i < m; ++i) {
           double& f = feasibility_[begin + i];
-          f = std::isnan(f) ? models_.feasibility_floor : std::min(1.0, std::max(models_.feasibility_floor, f));
+          f = clip_feasibility(f, options_.feasibility_floor);
         }
       }
       for (int i = 0; i < m; ++i) {
@@ -693,10 +738,11 @@ class Maximizer {
     std::vector<double> before(count);
     for (int i = 0; i < count; ++i) before[i] = ub_[ids[i]];
     if (n > 0) {
-      const int tasks = (count + kTightChunk - 1) / kTightChunk;
+      const int chunk = chunk_rows(kTightChunk);
+      const int tasks = (count + chunk - 1) / chunk;
       parallel_for(tasks, threads_, [&](int task, int /*worker*/) {
-        const int begin = task * kTightChunk;
-        const int m = std::min(kTightChunk, count - begin);
+        const int begin = task * chunk;
+        const int m = std::min(chunk, count - begin);
         std::vector<double>& feat = scratch(0);
         std::vector<double>& kx = scratch(1);
         feat.resize(static_cast<std::size_t>(m) * nf_);
@@ -729,11 +775,12 @@ class Maximizer {
       vstore_.emplace_back();
     }
     const int count = static_cast<int>(ids.size());
-    const int tasks = (count + kExactChunk - 1) / kExactChunk;
+    const int chunk = chunk_rows(kExactChunk);
+    const int tasks = (count + chunk - 1) / chunk;
     const int n = n_, r = fantasies();
     parallel_for(tasks, threads_, [&](int task, int /*worker*/) {
-      const int begin = task * kExactChunk;
-      const int m = std::min(kExactChunk, count - begin);
+      const int begin = task * chunk;
+      const int m = std::min(chunk, count - begin);
       std::vector<double>& feat = scratch(0);
       std::vector<double>& kx = scratch(1);
       std::vector<double>& kp = scratch(2);
@@ -749,7 +796,9 @@ class Maximizer {
         const int id = ids[begin + i];
         const double* v = kx.data() + static_cast<std::size_t>(i) * n;
         std::vector<double>& store = vstore_[slot_[id]];
-        store.reserve(static_cast<std::size_t>(n) + options_.batch_size);
+        // Room for the fantasies this candidate may still see (bounded: a
+        // huge batch_size must not reserve memory per candidate).
+        store.reserve(static_cast<std::size_t>(n) + std::min(options_.batch_size, 64));
         store.assign(v, v + n);
         var_[id] = std::max(var_floor_, s2_ - dot(v, v, n));
         apply_fantasies(id, kp.data() + static_cast<std::size_t>(i) * r);
@@ -767,11 +816,12 @@ class Maximizer {
     catch_ups_ += static_cast<long long>(ids.size());
     ++catch_up_calls_;
     const int count = static_cast<int>(ids.size());
-    const int tasks = (count + kBoundChunk - 1) / kBoundChunk;
+    const int chunk = chunk_rows(kBoundChunk);
+    const int tasks = (count + chunk - 1) / chunk;
     const int r = fantasies();
     parallel_for(tasks, threads_, [&](int task, int /*worker*/) {
-      const int begin = task * kBoundChunk;
-      const int m = std::min(kBoundChunk, count - begin);
+      const int begin = task * chunk;
+      const int m = std::min(chunk, count - begin);
       std::vector<double>& feat = scratch(0);
       std::vector<double>& kp = scratch(2);
       feat.resize(static_cast<std::size_t>(m) * nf_);
@@ -956,20 +1006,25 @@ class Maximizer {
       std::vector<double> w(vc.begin(), vc.begin() + n);
       scipy_cblas_dtrsv(blas::RowMajor, blas::Lower, blas::Trans, blas::NonUnit, n, obj_.gp->cholesky().data(), n,
                         w.data(), 1);
-      const int m = static_cast<int>(open.size());
       std::vector<double>& feat = scratch(0);
       std::vector<double>& kx = scratch(1);
-      feat.resize(static_cast<std::size_t>(m) * nf_);
-      for (int i = 0; i < m; ++i) space_.features(row(open[i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
-      kx.resize(static_cast<std::size_t>(m) * n);
-      obj_.gp->cross_covariance(feat.data(), m, kx.data());
-      for (int i = 0; i < m; ++i) {
-        const double b = dot(w.data(), kx.data() + static_cast<std::size_t>(i) * n, n);
-        // Larger slack than the single-point bound: w carries the rounding of
-        // a triangular solve.
-        const double var = std::min(s2_, std::max(var_floor_, s2_ - b * b / norm2) + 1e3 * slack_);
-        const int id = open[i];
-        proposals[task].emplace_back(id, scorer_(mean_[id], var, cost_mean_[id], feasibility_[id]));
+      const int total = static_cast<int>(open.size()), chunk = chunk_rows(kTightChunk);
+      for (int begin = 0; begin < total; begin += chunk) {  // bounded feature blocks
+        const int m = std::min(chunk, total - begin);
+        feat.resize(static_cast<std::size_t>(m) * nf_);
+        for (int i = 0; i < m; ++i) {
+          space_.features(row(open[begin + i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
+        }
+        kx.resize(static_cast<std::size_t>(m) * n);
+        obj_.gp->cross_covariance(feat.data(), m, kx.data());
+        for (int i = 0; i < m; ++i) {
+          const double b = dot(w.data(), kx.data() + static_cast<std::size_t>(i) * n, n);
+          // Larger slack than the single-point bound: w carries the rounding
+          // of a triangular solve.
+          const double var = std::min(s2_, std::max(var_floor_, s2_ - b * b / norm2) + 1e3 * slack_);
+          const int id = open[begin + i];
+          proposals[task].emplace_back(id, scorer_(mean_[id], var, cost_mean_[id], feasibility_[id]));
+        }
       }
     });
     for (const auto& list : proposals) {
@@ -1020,7 +1075,7 @@ class Maximizer {
       for (auto& c : climbs) {
         if (!c.active) continue;
         nbr_points.clear();
-        space_.neighbours(row(c.cur), &nbr_points);
+        space_.neighbours(row(c.cur), &nbr_points, options_.max_categorical_neighbours, options_.seed);
         c.nbrs.clear();
         const int count = static_cast<int>(nbr_points.size()) / nd_;
         for (int i = 0; i < count; ++i) {
@@ -1128,27 +1183,40 @@ class Maximizer {
 
 }  // namespace
 
+void validate(const AcquisitionOptions& o) {
+  const int kind = static_cast<int>(o.kind);
+  require(kind >= 0 && kind <= 3, "unknown kind " + std::to_string(kind) + " (0 LogEI, 1 EI, 2 UCB, 3 LogEIPerCost)");
+  require(o.kind != AcquisitionKind::UCB || (o.ucb_beta >= 0.0 && std::isfinite(o.ucb_beta)),
+          "ucb_beta must be finite and >= 0");
+  require(o.kind == AcquisitionKind::UCB || std::isfinite(o.best), "best must be finite");
+  auto at_least = [](int value, int min, const char* name) {
+    require(value >= min, std::string(name) + " must be >= " + std::to_string(min) + ", got " + std::to_string(value));
+  };
+  at_least(o.batch_size, 1, "batch_size");
+  at_least(o.pool_size, 0, "pool_size");
+  at_least(o.local_starts, 0, "local_starts");
+  at_least(o.local_max_steps, 0, "local_max_steps");
+  at_least(o.threads, 0, "threads");
+  at_least(o.max_categorical_neighbours, 0, "max_categorical_neighbours");
+  require(std::isfinite(o.fantasy_repetitions) && o.fantasy_repetitions > 0.0,
+          "fantasy_repetitions must be finite and > 0");
+  require(o.feasibility_floor > 0.0 && o.feasibility_floor <= 1.0, "feasibility_floor must be in (0, 1]");
+}
+
 AcquisitionResult maximize_acquisition(const DiscreteSpace& space, const AcquisitionModels& models,
                                        const AcquisitionOptions& options, const PointSet* exclude,
                                        const std::int32_t* incumbents, int num_incumbents) {
   check_inputs(space, models, options);
-  if (options.batch_size < 1) throw std::invalid_argument("acquisition: batch_size must be >= 1");
-  if (options.pool_size < 0) throw std::invalid_argument("acquisition: pool_size must be >= 0");
-  if (options.local_starts < 0 || options.local_max_steps < 0) {
-    throw std::invalid_argument("acquisition: local_starts and local_max_steps must be >= 0");
-  }
-  if (!(options.fantasy_repetitions > 0.0)) {
-    throw std::invalid_argument("acquisition: fantasy_repetitions must be > 0");
-  }
-  if (num_incumbents < 0 || (num_incumbents > 0 && !incumbents)) {
-    throw std::invalid_argument("acquisition: bad incumbents");
-  }
-  if (exclude && exclude->num_dims() != space.num_dims()) {
-    throw std::invalid_argument("acquisition: the exclusion set has a different number of dimensions");
-  }
+  require(num_incumbents >= 0 && (num_incumbents == 0 || incumbents), "bad incumbents");
+  require(!exclude || exclude->num_dims() == space.num_dims(),
+          "the exclusion set holds " + std::to_string(exclude ? exclude->num_dims() : 0) +
+              "-dimensional points but the space has " + std::to_string(space.num_dims()) + " dimensions");
+  // Checked here, before the pool is allocated.
+  const std::int64_t pool = std::min<std::int64_t>(options.pool_size, space.size_capped(options.pool_size));
+  require(pool <= kMaxPoolSize, "pool_size " + std::to_string(options.pool_size) + " exceeds the maximum of " +
+                                    std::to_string(kMaxPoolSize) + " candidates");
   if (num_incumbents > 0) space.validate(incumbents, num_incumbents);
-  // Our own parallel loops call BLAS on small blocks: one BLAS thread each.
-  BlasThreadScope blas_scope(1);
+  use_single_threaded_blas();
   Maximizer m(space, models, options, exclude);
   return m.run(incumbents, num_incumbents);
 }
@@ -1156,7 +1224,7 @@ AcquisitionResult maximize_acquisition(const DiscreteSpace& space, const Acquisi
 std::vector<double> score_points(const DiscreteSpace& space, const AcquisitionModels& models,
                                  const AcquisitionOptions& options, const std::int32_t* points, int count) {
   check_inputs(space, models, options);
-  if (count < 0) throw std::invalid_argument("score_points: count must be >= 0");
+  require(count >= 0, "score_points: count must be >= 0");
   std::vector<double> scores(count);
   if (count == 0) return scores;
   space.validate(points, count);
@@ -1171,7 +1239,7 @@ std::vector<double> score_points(const DiscreteSpace& space, const AcquisitionMo
   if (models.cost) models.cost->predict_mean(feat.data(), count, cost.data(), threads);
   if (models.feasibility) {
     models.feasibility->predict_mean(feat.data(), count, feas.data(), threads);
-    for (double& f : feas) f = std::isnan(f) ? models.feasibility_floor : std::min(1.0, std::max(models.feasibility_floor, f));
+    for (double& f : feas) f = clip_feasibility(f, options.feasibility_floor);
   }
   Scorer scorer;
   scorer.kind = options.kind;

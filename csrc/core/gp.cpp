@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "blas.hpp"
 #include "lbfgs.hpp"
 #include "matern.hpp"
+#include "random.hpp"
 #include "threading.hpp"
 
 // Not in blas.hpp; exported by the same OpenBLAS.
@@ -52,41 +54,38 @@ bool all_finite(const double* p, std::size_t count) {
   return true;
 }
 
-void validate_hyperparameters(const Hyperparameters& hp, int dim) {
-  require(static_cast<int>(hp.lengthscales.size()) == dim,
-          "hyperparameters: expected " + std::to_string(dim) +
-              " lengthscales, got " + std::to_string(hp.lengthscales.size()));
-  for (double l : hp.lengthscales)
-    require(std::isfinite(l) && l > 0.0,
-            "hyperparameters: lengthscales must be finite and > 0");
-  require(std::isfinite(hp.signal_variance) && hp.signal_variance > 0.0,
-          "hyperparameters: signal_variance must be finite and > 0");
-  require(std::isfinite(hp.noise_variance) && hp.noise_variance >= 0.0,
-          "hyperparameters: noise_variance must be finite and >= 0");
-  require(std::isfinite(hp.noise_floor) && hp.noise_floor >= 0.0,
-          "hyperparameters: noise_floor must be finite and >= 0");
-  require(std::isfinite(hp.mean), "hyperparameters: mean must be finite");
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
 }
 
 void validate_data(const double* x, const double* y, const double* reps,
                    int count, int dim, const char* who) {
   const std::string w(who);
-  require(count > 0, w + ": need at least one observation");
+  require(count > 0, w + ": no observations (X is empty)");
   require(x != nullptr && y != nullptr, w + ": null data pointer");
   require(all_finite(x, static_cast<std::size_t>(count) * dim),
-          w + ": x contains NaN or inf");
+          w + ": X contains NaN or inf");
   require(all_finite(y, count), w + ": y contains NaN or inf");
+  for (int i = 0; i < count; ++i)
+    require(std::fabs(y[i]) <= kMaxAbsTarget,
+            w + ": |y| must be at most " + number(kMaxAbsTarget) + ", got " +
+                number(y[i]) + " at row " + std::to_string(i) +
+                " (rescale the targets)");
   if (reps != nullptr) {
     for (int i = 0; i < count; ++i)
       require(std::isfinite(reps[i]) && reps[i] > 0.0,
-              w + ": reps must be finite and > 0");
+              w + ": repetitions must be finite and > 0");
   }
 }
 
 // out[i, k] = (x[i, k] - centre[k]) * inv_l[k] (row stride ld_out >= d);
-// sq[i] = squared norm of row i.
-void scale_inputs(const double* x, int n, int d, const double* centre,
-                  const double* inv_l, double* out, int ld_out, double* sq) {
+// sq[i] = squared norm of row i. Returns the first row whose squared norm is
+// not <= kMaxScaledNorm2 (NaN included), or -1 when every row is fine.
+int scale_inputs(const double* x, int n, int d, const double* centre,
+                 const double* inv_l, double* out, int ld_out, double* sq) {
+  int bad = -1;
   for (int i = 0; i < n; ++i) {
     const double* xi = x + static_cast<std::size_t>(i) * d;
     double* oi = out + static_cast<std::size_t>(i) * ld_out;
@@ -97,7 +96,18 @@ void scale_inputs(const double* x, int n, int d, const double* centre,
       s += v * v;
     }
     sq[i] = s;
+    if (bad < 0 && !(s <= kMaxScaledNorm2)) bad = i;
   }
+  return bad;
+}
+
+// The error scale_inputs' bad row turns into.
+[[noreturn]] void throw_overflow(const char* who, const char* what, int row) {
+  throw std::invalid_argument(
+      std::string(who) + ": " + what + " row " + std::to_string(row) +
+      " overflows the kernel: its squared norm after centring and dividing "
+      "by the lengthscales exceeds " + number(kMaxScaledNorm2) +
+      " (inputs too large or lengthscales too short)");
 }
 
 // Lower triangle (j <= i) of the noise-free Matern Gram matrix of scaled
@@ -263,8 +273,9 @@ class LmlWorkspace {
         !(s2 > 0.0))
       return kFail;
     // xs_ = [x / l | 1]: the ones column makes SYMM also return row sums.
-    scale_inputs(x_.data(), n, d, nullptr, inv_l_.data(), xs_.data(), ld,
-                 sq_.data());
+    if (scale_inputs(x_.data(), n, d, nullptr, inv_l_.data(), xs_.data(), ld,
+                     sq_.data()) >= 0)
+      return kFail;  // the model could not be conditioned at p either
     for (int i = 0; i < n; ++i) xs_[static_cast<std::size_t>(i) * ld + d] = 1.0;
     for (int i = 0; i < n; ++i) noise_[i] = sn * inv_reps_[i] + tau;
 
@@ -361,40 +372,6 @@ class LmlWorkspace {
   double value_lml_ = 0.0, value_jitter_ = 0.0;
 };
 
-// xoshiro256** seeded by splitmix64: deterministic on every platform, unlike
-// std:: distributions.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) {
-    for (auto& s : state_) {
-      seed += 0x9e3779b97f4a7c15ULL;
-      std::uint64_t z = seed;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      s = z ^ (z >> 31);
-    }
-  }
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(state_[1] * 5, 7) * 9;
-    const std::uint64_t t = state_[1] << 17;
-    state_[2] ^= state_[0];
-    state_[3] ^= state_[1];
-    state_[1] ^= state_[2];
-    state_[0] ^= state_[3];
-    state_[2] ^= t;
-    state_[3] = rotl(state_[3], 45);
-    return result;
-  }
-  double uniform() { return (next() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) {
-    return (x << k) | (x >> (64 - k));
-  }
-  std::uint64_t state_[4];
-};
-
 // [lo, hi] intersected with [a, b], or [a, b] if they do not overlap.
 void intersect(double lo, double hi, double* a, double* b) {
   const double na = std::max(lo, *a), nb = std::min(hi, *b);
@@ -404,84 +381,179 @@ void intersect(double lo, double hi, double* a, double* b) {
   }
 }
 
+// Mean and spread of the targets for the fit's standardisation: any spread
+// down to kMinTargetSpread is used as it is, however small. Constant targets,
+// and spreads so small that their square (the scale of every fitted
+// variance) would underflow, keep scale 1 and the mean pinned to theirs: the
+// model then predicts (almost exactly) that mean.
+struct TargetScale {
+  double mean = 0.0, scale = 1.0;
+  bool constant = false;
+};
+
+TargetScale standardisation(const std::vector<double>& y) {
+  const int n = static_cast<int>(y.size());
+  TargetScale t;
+  const auto [lo, hi] = std::minmax_element(y.begin(), y.end());
+  if (*lo == *hi) {
+    t.mean = *lo;
+    t.constant = true;
+    return t;
+  }
+  for (double v : y) t.mean += v;
+  t.mean /= n;
+  double var = 0.0;
+  for (double v : y) var += (v - t.mean) * (v - t.mean);
+  t.scale = std::sqrt(var / n);
+  if (!(t.scale >= kMinTargetSpread)) {
+    t.scale = 1.0;
+    t.constant = true;
+  }
+  return t;
+}
+
 }  // namespace
 
+void validate(const Hyperparameters& hp, int dim) {
+  require(dim >= 1, "hyperparameters: need at least one lengthscale");
+  require(static_cast<int>(hp.lengthscales.size()) == dim,
+          "hyperparameters: expected " + std::to_string(dim) +
+              " lengthscales, got " + std::to_string(hp.lengthscales.size()));
+  for (double l : hp.lengthscales)
+    require(std::isfinite(l) && l > 0.0 && std::isfinite(1.0 / l),
+            "hyperparameters: lengthscales must be finite and > 0 with a "
+            "finite inverse, got " + number(l));
+  require(std::isfinite(hp.signal_variance) &&
+              hp.signal_variance >= std::numeric_limits<double>::min(),
+          "hyperparameters: signal_variance must be finite and a positive "
+          "normal double (>= 2.2e-308), got " + number(hp.signal_variance));
+  require(std::isfinite(hp.noise_variance) && hp.noise_variance >= 0.0,
+          "hyperparameters: noise_variance must be finite and >= 0, got " +
+              number(hp.noise_variance));
+  require(std::isfinite(hp.noise_floor) && hp.noise_floor >= 0.0,
+          "hyperparameters: noise_floor must be finite and >= 0, got " +
+              number(hp.noise_floor));
+  require(std::isfinite(hp.mean),
+          "hyperparameters: mean must be finite, got " + number(hp.mean));
+}
+
+void validate(const FitOptions& o) {
+  require(o.restarts >= 0 && o.restarts <= kMaxRestarts,
+          "fit: restarts must be in [0, " + std::to_string(kMaxRestarts) +
+              "], got " + std::to_string(o.restarts));
+  require(o.max_iterations >= 1, "fit: max_iterations must be >= 1, got " +
+                                     std::to_string(o.max_iterations));
+  require(std::isfinite(o.tolerance) && o.tolerance >= 0.0,
+          "fit: tolerance must be finite and >= 0, got " + number(o.tolerance));
+  auto check_bounds = [](double lo, double hi, const char* what) {
+    require(std::isfinite(lo) && std::isfinite(hi) && lo > 0.0 && lo <= hi,
+            std::string("fit: bounds for ") + what +
+                " must be finite with 0 < min <= max, got [" + number(lo) +
+                ", " + number(hi) + "]");
+  };
+  check_bounds(o.lengthscale_min, o.lengthscale_max, "lengthscales");
+  check_bounds(o.signal_variance_min, o.signal_variance_max, "signal_variance");
+  check_bounds(o.noise_min, o.noise_max, "noise");
+  require(std::isfinite(o.mean_min) && std::isfinite(o.mean_max) &&
+              o.mean_min <= o.mean_max,
+          "fit: bounds for mean must be finite with min <= max");
+  require(std::isfinite(o.lengthscale_prior_center) &&
+              o.lengthscale_prior_center >= 0.0 &&
+              std::isfinite(o.lengthscale_prior_width) &&
+              o.lengthscale_prior_width >= 0.0,
+          "fit: lengthscale_prior_center and lengthscale_prior_width must be "
+          "finite and >= 0 (0 disables the prior)");
+  require(o.threads >= 0,
+          "fit: threads must be >= 0 (0 = the core's default), got " +
+              std::to_string(o.threads));
+  require(o.screening_size >= 0, "fit: screening_size must be >= 0, got " +
+                                     std::to_string(o.screening_size));
+}
+
 GaussianProcess::GaussianProcess(int dim) : dim_(dim) {
-  require(dim >= 1, "GaussianProcess: dim must be >= 1");
+  require(dim >= 1, "GaussianProcess: dim must be >= 1, got " + std::to_string(dim));
   hp_.lengthscales.assign(dim, 1.0);
+}
+
+GaussianProcess::Data GaussianProcess::make_data(const double* x,
+                                                 const double* y,
+                                                 const double* reps, int n,
+                                                 const char* who) const {
+  validate_data(x, y, reps, n, dim_, who);
+  Data data;
+  const std::size_t nd = static_cast<std::size_t>(n) * dim_;
+  data.n = n;
+  data.x.assign(x, x + nd);
+  data.y.assign(y, y + n);
+  if (reps != nullptr)
+    data.reps.assign(reps, reps + n);
+  else
+    data.reps.assign(n, 1.0);
+  data.centre.assign(dim_, 0.0);
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < dim_; ++k)
+      data.centre[k] += data.x[static_cast<std::size_t>(i) * dim_ + k];
+  for (double& c : data.centre) c /= n;
+  return data;
 }
 
 void GaussianProcess::set_data(const double* x, const double* y,
                                const double* reps, int n) {
-  validate_data(x, y, reps, n, dim_, "set_data");
-  const std::size_t nd = static_cast<std::size_t>(n) * dim_;
-  x_.assign(x, x + nd);
-  y_.assign(y, y + n);
-  if (reps != nullptr)
-    reps_.assign(reps, reps + n);
-  else
-    reps_.assign(n, 1.0);
-  n_ = n;
-  centre_.assign(dim_, 0.0);
-  for (int i = 0; i < n; ++i)
-    for (int k = 0; k < dim_; ++k) centre_[k] += x_[static_cast<std::size_t>(i) * dim_ + k];
-  for (double& c : centre_) c /= n;
-  refactor();
+  Data data = make_data(x, y, reps, n, "set_data");
+  Posterior post = condition(data, hp_);
+  data_ = std::move(data);  // nothing below throws
+  post_ = std::move(post);
 }
 
 void GaussianProcess::set_hyperparameters(const Hyperparameters& hp) {
-  validate_hyperparameters(hp, dim_);
-  hp_ = hp;
+  validate(hp, dim_);
+  Posterior post = condition(data_, hp);
+  hp_ = hp;  // nothing below throws: vector copy assignment of equal size
   hp_explicit_ = true;
-  refactor();
+  post_ = std::move(post);
 }
 
-void GaussianProcess::refactor() {
-  const int n = n_, d = dim_;
-  if (n == 0) {
-    chol_.clear();
-    alpha_.clear();
-    whitened_.clear();
-    scaled_x_.clear();
-    scaled_sq_.clear();
-    jitter_ = 0.0;
-    lml_ = 0.0;
-    return;
-  }
+GaussianProcess::Posterior GaussianProcess::condition(
+    const Data& data, const Hyperparameters& hp) const {
+  const int n = data.n, d = dim_;
+  Posterior post;
+  if (n == 0) return post;
+  use_single_threaded_blas();
   std::vector<double> inv_l(d);
-  for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp_.lengthscales[k];
-  scaled_x_.resize(static_cast<std::size_t>(n) * d);
-  scaled_sq_.resize(n);
-  scale_inputs(x_.data(), n, d, centre_.data(), inv_l.data(), scaled_x_.data(),
-               d, scaled_sq_.data());
+  for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp.lengthscales[k];
+  post.scaled_x.resize(static_cast<std::size_t>(n) * d);
+  post.scaled_sq.resize(n);
+  const int bad = scale_inputs(data.x.data(), n, d, data.centre.data(),
+                               inv_l.data(), post.scaled_x.data(), d,
+                               post.scaled_sq.data());
+  if (bad >= 0) throw_overflow("GaussianProcess", "X", bad);
   std::vector<double> noise(n);
-  for (int i = 0; i < n; ++i) noise[i] = noise_of(reps_[i]);
-  chol_.assign(static_cast<std::size_t>(n) * n, 0.0);
-  const double s2 = hp_.signal_variance;
+  for (int i = 0; i < n; ++i)
+    noise[i] = hp.noise_variance / data.reps[i] + hp.noise_floor;
+  post.chol.assign(static_cast<std::size_t>(n) * n, 0.0);
+  const double s2 = hp.signal_variance;
   auto build = [&] {
-    gram_lower(scaled_x_.data(), d, scaled_sq_.data(), n, d, s2, chol_.data(), nullptr);
+    gram_lower(post.scaled_x.data(), d, post.scaled_sq.data(), n, d, s2,
+               post.chol.data(), nullptr);
   };
-  if (!factorise_with_jitter(chol_.data(), n, noise.data(), s2, build, &jitter_))
-    throw std::runtime_error(
-        "GaussianProcess: kernel matrix is not positive definite even with "
-        "jitter (check the hyperparameters)");
+  require(factorise_with_jitter(post.chol.data(), n, noise.data(), s2, build,
+                                &post.jitter),
+          "GaussianProcess: the kernel matrix is not positive definite even "
+          "with jitter up to 10% of the signal variance (check the "
+          "hyperparameters and the inputs)");
   for (int i = 0; i < n; ++i)  // clear what SYRK/POTRF left above the diagonal
-    std::fill(chol_.begin() + static_cast<std::size_t>(i) * n + i + 1,
-              chol_.begin() + static_cast<std::size_t>(i + 1) * n, 0.0);
-  whitened_.resize(n);
-  for (int i = 0; i < n; ++i) whitened_[i] = y_[i] - hp_.mean;
-  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, n, chol_.data(), n,
-                    whitened_.data(), 1);
-  alpha_ = whitened_;
-  scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, n, chol_.data(), n,
-                    alpha_.data(), 1);
-  double quad = 0.0;
-  for (double v : whitened_) quad += v * v;
-  lml_ = -0.5 * quad - sum_log_diagonal(chol_.data(), n) - 0.5 * n * kLog2Pi;
+    std::fill(post.chol.begin() + static_cast<std::size_t>(i) * n + i + 1,
+              post.chol.begin() + static_cast<std::size_t>(i + 1) * n, 0.0);
+  post.whitened.resize(n);
+  for (int i = 0; i < n; ++i) post.whitened[i] = data.y[i] - hp.mean;
+  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, n, post.chol.data(), n,
+                    post.whitened.data(), 1);
+  finish(&post, n, "GaussianProcess");
+  return post;
 }
 
 std::vector<double> GaussianProcess::pack(const Hyperparameters& hp) const {
-  validate_hyperparameters(hp, dim_);
+  validate(hp, dim_);
   std::vector<double> p(dim_ + 4);
   for (int k = 0; k < dim_; ++k) p[k] = std::log(hp.lengthscales[k]);
   p[dim_] = std::log(hp.signal_variance);
@@ -512,41 +584,59 @@ double GaussianProcess::lml_and_gradient(const std::vector<double>& packed,
   require(all_finite(packed.data(), packed.size()),
           "lml_and_gradient: non-finite parameter");
   if (gradient != nullptr) gradient->assign(dim_ + 4, 0.0);
-  if (n_ == 0) return 0.0;
-  LmlWorkspace ws(x_.data(), y_.data(), reps_.data(), n_, dim_);
+  if (data_.n == 0) return 0.0;
+  use_single_threaded_blas();
+  LmlWorkspace ws(data_.x.data(), data_.y.data(), data_.reps.data(), data_.n,
+                  dim_);
   return ws.evaluate(packed.data(), gradient ? gradient->data() : nullptr);
 }
 
-FitResult GaussianProcess::fit(const FitOptions& o) {
-  require(n_ > 0, "fit: no data (call set_data first)");
-  require(o.restarts >= 0, "fit: restarts must be >= 0");
-  require(o.max_iterations >= 1, "fit: max_iterations must be >= 1");
-  require(std::isfinite(o.tolerance) && o.tolerance >= 0.0,
-          "fit: tolerance must be finite and >= 0");
-  auto check_bounds = [](double lo, double hi, const char* what) {
-    require(std::isfinite(lo) && std::isfinite(hi) && lo > 0.0 && lo <= hi,
-            std::string("fit: bad bounds for ") + what);
-  };
-  check_bounds(o.lengthscale_min, o.lengthscale_max, "lengthscales");
-  check_bounds(o.signal_variance_min, o.signal_variance_max, "signal_variance");
-  check_bounds(o.noise_min, o.noise_max, "noise");
-  require(std::isfinite(o.mean_min) && std::isfinite(o.mean_max) &&
-              o.mean_min <= o.mean_max,
-          "fit: bad bounds for mean");
-  const int d = dim_, n = n_, np = d + 4;
-  const int threads = resolve_threads(o.threads);
+FitResult GaussianProcess::fit(const FitOptions& options) {
+  validate(options);
+  require(data_.n > 0, "fit: no data (call set_data first)");
+  Data data = data_;  // commit_fit swaps it back in
+  return commit_fit(&data, optimise(data, options));
+}
 
-  // Standardise the targets; constant targets keep std 1.
-  double ym = 0.0;
-  for (double v : y_) ym += v;
-  ym /= n;
-  double var = 0.0;
-  for (double v : y_) var += (v - ym) * (v - ym);
-  var /= n;
-  double ys = std::sqrt(var);
-  if (!(ys > 1e-12 * std::max(1.0, std::fabs(ym)))) ys = 1.0;
+FitResult GaussianProcess::fit(const double* x, const double* y,
+                               const double* reps, int n,
+                               const FitOptions& options) {
+  validate(options);
+  Data data = make_data(x, y, reps, n, "fit");
+  return commit_fit(&data, optimise(data, options));
+}
+
+FitResult GaussianProcess::commit_fit(Data* data, const Optimum& optimum) {
+  const Hyperparameters& hp = optimum.found ? optimum.hp : hp_;
+  Posterior post = condition(*data, hp);
+  FitResult result = optimum.result;
+  result.log_marginal_likelihood = post.lml;
+  if (optimum.found) {
+    hp_ = optimum.hp;
+    hp_explicit_ = true;
+  }
+  data_.n = data->n;  // nothing from here on throws
+  data_.x.swap(data->x);
+  data_.y.swap(data->y);
+  data_.reps.swap(data->reps);
+  data_.centre.swap(data->centre);
+  post_ = std::move(post);
+  return result;
+}
+
+GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
+                                                   const FitOptions& o) const {
+  const std::vector<double>& x_data = data.x;
+  const std::vector<double>& reps_data = data.reps;
+  const int d = dim_, n = data.n, np = d + 4;
+  const int threads = resolve_threads(o.threads);
+  use_single_threaded_blas();
+
+  // Standardise the targets (see standardisation).
+  const TargetScale target = standardisation(data.y);
+  const double ym = target.mean, ys = target.scale;
   std::vector<double> yn(n);
-  for (int i = 0; i < n; ++i) yn[i] = (y_[i] - ym) / ys;
+  for (int i = 0; i < n; ++i) yn[i] = (data.y[i] - ym) / ys;
   const double ys2 = ys * ys;
 
   std::vector<double> lower(np), upper(np);
@@ -560,10 +650,11 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
   upper[d + 1] = upper[d + 2] = std::log(o.noise_max);
   lower[d + 3] = o.mean_min;
   upper[d + 3] = o.mean_max;
+  // Constant targets: the mean is the constant exactly, so every prediction
+  // is that constant (the optimiser would stop a little short of it).
+  if (target.constant) lower[d + 3] = upper[d + 3] = 0.0;
   const bool use_prior =
-      o.lengthscale_prior_center > 0.0 && o.lengthscale_prior_width > 0.0 &&
-      std::isfinite(o.lengthscale_prior_center) &&
-      std::isfinite(o.lengthscale_prior_width);
+      o.lengthscale_prior_center > 0.0 && o.lengthscale_prior_width > 0.0;
   const double prior_mu = use_prior ? std::log(o.lengthscale_prior_center) : 0.0;
   const double prior_w2 =
       use_prior ? o.lengthscale_prior_width * o.lengthscale_prior_width : 1.0;
@@ -577,10 +668,10 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
     double spread = 0.0;
     for (int k = 0; k < d; ++k) {
       double mu = 0.0, v = 0.0;
-      for (int i = 0; i < n; ++i) mu += x_[static_cast<std::size_t>(i) * d + k];
+      for (int i = 0; i < n; ++i) mu += x_data[static_cast<std::size_t>(i) * d + k];
       mu /= n;
       for (int i = 0; i < n; ++i) {
-        const double t = x_[static_cast<std::size_t>(i) * d + k] - mu;
+        const double t = x_data[static_cast<std::size_t>(i) * d + k] - mu;
         v += t * t;
       }
       spread += v / n;
@@ -640,9 +731,8 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
   lo.value_only_trials = true;  // rejected trials skip the K^-1 work
 
   // Runs L-BFGS from each start on the rows `rows` of the data (all rows if
-  // empty). Parallel over starts when there are several threads and starts,
-  // BLAS single-threaded inside; otherwise one start at a time with
-  // multithreaded BLAS.
+  // empty), in parallel over starts (each start's result is independent of
+  // the worker that runs it).
   auto run_starts = [&](const std::vector<std::vector<double>>& points,
                         const std::vector<int>& rows,
                         const LbfgsOptions& options) {
@@ -653,18 +743,17 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
     std::vector<double> xs, ysub, rsub;
     if (!rows.empty()) {
       for (int i : rows) {
-        xs.insert(xs.end(), x_.begin() + static_cast<std::size_t>(i) * d,
-                  x_.begin() + static_cast<std::size_t>(i + 1) * d);
+        xs.insert(xs.end(), x_data.begin() + static_cast<std::size_t>(i) * d,
+                  x_data.begin() + static_cast<std::size_t>(i + 1) * d);
         ysub.push_back(yn[i]);
-        rsub.push_back(reps_[i]);
+        rsub.push_back(reps_data[i]);
       }
     }
-    const double* px = rows.empty() ? x_.data() : xs.data();
+    const double* px = rows.empty() ? x_data.data() : xs.data();
     const double* py = rows.empty() ? yn.data() : ysub.data();
-    const double* pr = rows.empty() ? reps_.data() : rsub.data();
+    const double* pr = rows.empty() ? reps_data.data() : rsub.data();
     const int workers = std::min(threads, count);
     std::vector<std::unique_ptr<LmlWorkspace>> spaces(std::max(1, workers));
-    BlasThreadScope blas_scope(workers > 1 ? 1 : threads);
     parallel_for(count, workers, [&](int s, int worker) {
       auto& ws = spaces[worker];
       if (!ws) ws.reset(new LmlWorkspace(px, py, pr, m, d));
@@ -742,78 +831,83 @@ FitResult GaussianProcess::fit(const FitOptions& o) {
     if (usable(results[s]) && (best < 0 || results[s].f < results[best].f))
       best = s;
   }
-  if (best >= 0) {
+  Optimum optimum;
+  optimum.result = out;
+  if (best >= 0) {  // else every start failed: the caller keeps hp_
     const std::vector<double>& p = results[best].x;
-    Hyperparameters hp;
+    Hyperparameters& hp = optimum.hp;
     hp.lengthscales.resize(d);
     for (int k = 0; k < d; ++k) hp.lengthscales[k] = std::exp(p[k]);
     hp.signal_variance = std::exp(p[d]) * ys2;
     hp.noise_variance = std::exp(p[d + 1]) * ys2;
     hp.noise_floor = std::exp(p[d + 2]) * ys2;
     hp.mean = ym + ys * p[d + 3];
-    validate_hyperparameters(hp, d);
-    hp_ = hp;
-    hp_explicit_ = true;
+    validate(hp, d);
+    optimum.found = true;
   }
-  // Every start failing leaves the hyperparameters unchanged.
-  {
-    BlasThreadScope blas_scope(threads);
-    refactor();
-  }
-  out.log_marginal_likelihood = lml_;
-  return out;
+  return optimum;
+}
+
+void GaussianProcess::scale_candidates(const double* xc, int m,
+                                       const double* inv_l, double* xs,
+                                       double* sq, const char* who) const {
+  const int bad = scale_inputs(xc, m, dim_, data_.centre.data(), inv_l, xs,
+                               dim_, sq);
+  if (bad >= 0) throw_overflow(who, "candidate", bad);
 }
 
 void GaussianProcess::cross_covariance(const double* xc, int m,
                                        double* out) const {
   require(m >= 0, "cross_covariance: m must be >= 0");
-  if (m == 0 || n_ == 0) return;
+  if (m == 0 || data_.n == 0) return;
   require(xc != nullptr && out != nullptr, "cross_covariance: null pointer");
   require(all_finite(xc, static_cast<std::size_t>(m) * dim_),
           "cross_covariance: candidates contain NaN or inf");
-  const int n = n_, d = dim_;
+  const int n = data_.n, d = dim_;
   std::vector<double> inv_l(d), xs(static_cast<std::size_t>(m) * d), sq(m);
   for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp_.lengthscales[k];
-  scale_inputs(xc, m, d, centre_.data(), inv_l.data(), xs.data(), d, sq.data());
+  scale_candidates(xc, m, inv_l.data(), xs.data(), sq.data(), "cross_covariance");
   scipy_cblas_dgemm(RowMajor, NoTrans, Trans, m, n, d, 1.0, xs.data(), d,
-                    scaled_x_.data(), d, 0.0, out, n);
+                    post_.scaled_x.data(), d, 0.0, out, n);
   for (int i = 0; i < m; ++i)
-    matern::kernel_row(sq[i], scaled_sq_.data(),
+    matern::kernel_row(sq[i], post_.scaled_sq.data(),
                        out + static_cast<std::size_t>(i) * n, n,
                        hp_.signal_variance);
 }
 
 void GaussianProcess::solve_lower_rows(double* rows, int count) const {
-  if (count <= 0 || n_ == 0) return;
+  const int n = data_.n;
+  if (count <= 0 || n == 0) return;
   require(rows != nullptr, "solve_lower_rows: null pointer");
   // V L^T = K  <=>  L v_i = k_i for every row i.
-  scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, count, n_, 1.0,
-                    chol_.data(), n_, rows, n_);
+  scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, count, n, 1.0,
+                    post_.chol.data(), n, rows, n);
 }
 
 void GaussianProcess::predict(const double* xc, int m, double* mean,
                               double* variance, int threads) const {
   require(m >= 0, "predict: m must be >= 0");
+  require(threads >= 0, "predict: threads must be >= 0 (0 = the core's default)");
   if (m == 0) return;
   require(xc != nullptr && mean != nullptr, "predict: null pointer");
   require(all_finite(xc, static_cast<std::size_t>(m) * dim_),
           "predict: candidates contain NaN or inf");
   const double s2 = hp_.signal_variance;
-  if (n_ == 0) {  // prior
+  if (data_.n == 0) {  // prior
     std::fill(mean, mean + m, hp_.mean);
     if (variance) std::fill(variance, variance + m, s2);
     return;
   }
-  const int n = n_, d = dim_;
-  const int total_threads = resolve_threads(threads);
+  const int n = data_.n, d = dim_;
+  use_single_threaded_blas();
   const int num_chunks = (m + kChunkRows - 1) / kChunkRows;
-  const int workers = std::min(total_threads, num_chunks);
+  const int workers = std::min(resolve_threads(threads), num_chunks);
   std::vector<double> inv_l(d);
   for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp_.lengthscales[k];
   const double floor = kVarianceFloor * s2;
-  // One chunk per task; BLAS single-threaded inside the parallel region.
+  // One chunk per task: fixed boundaries, so the result is independent of
+  // the thread count.
   std::vector<std::vector<double>> scratch(workers);
-  BlasThreadScope blas_scope(workers > 1 ? 1 : total_threads);
   parallel_for(num_chunks, workers, [&](int task, int worker) {
     const int start = task * kChunkRows;
     const int rows = std::min(kChunkRows, m - start);
@@ -822,25 +916,27 @@ void GaussianProcess::predict(const double* xc, int m, double* mean,
     double* kc = buf.data();
     double* xs = kc + static_cast<std::size_t>(kChunkRows) * n;
     double* sq = xs + static_cast<std::size_t>(kChunkRows) * d;
-    scale_inputs(xc + static_cast<std::size_t>(start) * d, rows, d,
-                 centre_.data(), inv_l.data(), xs, d, sq);
+    scale_candidates(xc + static_cast<std::size_t>(start) * d, rows,
+                     inv_l.data(), xs, sq, "predict");
     scipy_cblas_dgemm(RowMajor, NoTrans, Trans, rows, n, d, 1.0, xs, d,
-                      scaled_x_.data(), d, 0.0, kc, n);
+                      post_.scaled_x.data(), d, 0.0, kc, n);
     for (int i = 0; i < rows; ++i)
-      matern::kernel_row(sq[i], scaled_sq_.data(),
+      matern::kernel_row(sq[i], post_.scaled_sq.data(),
                          kc + static_cast<std::size_t>(i) * n, n, s2);
     double* mu = mean + start;
-    scipy_cblas_dgemv(RowMajor, NoTrans, rows, n, 1.0, kc, n, alpha_.data(), 1,
-                      0.0, mu, 1);
+    scipy_cblas_dgemv(RowMajor, NoTrans, rows, n, 1.0, kc, n,
+                      post_.alpha.data(), 1, 0.0, mu, 1);
     for (int i = 0; i < rows; ++i) mu[i] += hp_.mean;
+    require(all_finite(mu, rows), "predict: the posterior mean overflows");
     if (variance == nullptr) return;
     scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, rows, n, 1.0,
-                      chol_.data(), n, kc, n);
+                      post_.chol.data(), n, kc, n);
     for (int i = 0; i < rows; ++i) {
       const double* v = kc + static_cast<std::size_t>(i) * n;
       double s = 0.0;
       for (int j = 0; j < n; ++j) s += v[j] * v[j];
-      variance[start + i] = std::max(s2 - s, floor);
+      // s is NaN only if the factor is; never with a committed posterior.
+      variance[start + i] = std::isnan(s) ? s2 : std::max(s2 - s, floor);
     }
   });
 }
@@ -855,58 +951,85 @@ void GaussianProcess::add_points(const double* x, const double* y,
   require(k >= 0, "add_points: k must be >= 0");
   if (k == 0) return;
   validate_data(x, y, reps, k, dim_, "add_points");
-  if (n_ == 0) {
+  if (data_.n == 0) {
     set_data(x, y, reps, k);
     return;
   }
-  const int n = n_, d = dim_, total = n + k;
+  const int n = data_.n, d = dim_, total = n + k;
   const double s2 = hp_.signal_variance;
-  std::vector<double> reps_new(k, 1.0);
-  if (reps != nullptr) std::copy(reps, reps + k, reps_new.begin());
-
-  auto append_data = [&] {
-    x_.insert(x_.end(), x, x + static_cast<std::size_t>(k) * d);
-    y_.insert(y_.end(), y, y + k);
-    reps_.insert(reps_.end(), reps_new.begin(), reps_new.end());
-    n_ = total;
-  };
+  use_single_threaded_blas();
+  // Everything goes into `data` and `post` first; the model changes only in
+  // the swap at the end.
+  Data data = data_;
+  data.n = total;
+  data.x.insert(data.x.end(), x, x + static_cast<std::size_t>(k) * d);
+  data.y.insert(data.y.end(), y, y + k);
+  if (reps != nullptr)
+    data.reps.insert(data.reps.end(), reps, reps + k);
+  else
+    data.reps.insert(data.reps.end(), k, 1.0);
+  const double* reps_new = data.reps.data() + n;
 
   std::vector<double> inv_l(d), xs(static_cast<std::size_t>(k) * d), sq(k);
   for (int j = 0; j < d; ++j) inv_l[j] = 1.0 / hp_.lengthscales[j];
-  scale_inputs(x, k, d, centre_.data(), inv_l.data(), xs.data(), d, sq.data());
+  const int bad = scale_inputs(x, k, d, data_.centre.data(), inv_l.data(),
+                               xs.data(), d, sq.data());
+  if (bad >= 0) throw_overflow("add_points", "X", bad);
 
   // L21 = K21 L11^-T.
   std::vector<double> l21(static_cast<std::size_t>(k) * n);
   scipy_cblas_dgemm(RowMajor, NoTrans, Trans, k, n, d, 1.0, xs.data(), d,
-                    scaled_x_.data(), d, 0.0, l21.data(), n);
+                    post_.scaled_x.data(), d, 0.0, l21.data(), n);
   for (int i = 0; i < k; ++i)
-    matern::kernel_row(sq[i], scaled_sq_.data(),
+    matern::kernel_row(sq[i], post_.scaled_sq.data(),
                        l21.data() + static_cast<std::size_t>(i) * n, n, s2);
   solve_lower_rows(l21.data(), k);
   // L22 = chol(K22 + noise + jitter - L21 L21^T).
   std::vector<double> l22(static_cast<std::size_t>(k) * k, 0.0);
   gram_lower(xs.data(), d, sq.data(), k, d, s2, l22.data(), nullptr);
   for (int i = 0; i < k; ++i)
-    l22[static_cast<std::size_t>(i) * k + i] += noise_of(reps_new[i]) + jitter_;
+    l22[static_cast<std::size_t>(i) * k + i] += noise_of(reps_new[i]) + post_.jitter;
   scipy_cblas_dsyrk(RowMajor, Lower, NoTrans, k, n, -1.0, l21.data(), n, 1.0,
                     l22.data(), k);
+  Posterior post;
   if (!cholesky_in_place(l22.data(), k)) {
     // The extension lost positive definiteness (e.g. a near-duplicate with
     // no jitter yet): refactorise from scratch, which adds jitter as needed.
-    append_data();
-    scaled_x_.insert(scaled_x_.end(), xs.begin(), xs.end());
-    scaled_sq_.insert(scaled_sq_.end(), sq.begin(), sq.end());
-    refactor();
-    return;
+    post = condition(data, hp_);
+  } else {
+    post = extend(n, k, l21, l22, y, xs, sq);
   }
+  data_ = std::move(data);  // nothing below throws
+  post_ = std::move(post);
+}
 
-  std::vector<double> chol(static_cast<std::size_t>(total) * total, 0.0);
+void GaussianProcess::finish(Posterior* post, int n, const char* who) {
+  post->alpha = post->whitened;
+  scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, n, post->chol.data(), n,
+                    post->alpha.data(), 1);
+  double quad = 0.0;
+  for (double v : post->whitened) quad += v * v;
+  post->lml = -0.5 * quad - sum_log_diagonal(post->chol.data(), n) -
+              0.5 * n * kLog2Pi;
+  require(std::isfinite(post->lml) && all_finite(post->alpha.data(), n),
+          std::string(who) + ": the posterior overflows (targets too far "
+          "from the mean for the noise and signal variance)");
+}
+
+GaussianProcess::Posterior GaussianProcess::extend(
+    int n, int k, const std::vector<double>& l21,
+    const std::vector<double>& l22, const double* y,
+    const std::vector<double>& xs, const std::vector<double>& sq) const {
+  const int total = n + k;
+  Posterior post;
+  post.jitter = post_.jitter;
+  post.chol.assign(static_cast<std::size_t>(total) * total, 0.0);
   for (int i = 0; i < n; ++i)
-    std::copy(chol_.begin() + static_cast<std::size_t>(i) * n,
-              chol_.begin() + static_cast<std::size_t>(i) * n + i + 1,
-              chol.begin() + static_cast<std::size_t>(i) * total);
+    std::copy(post_.chol.begin() + static_cast<std::size_t>(i) * n,
+              post_.chol.begin() + static_cast<std::size_t>(i) * n + i + 1,
+              post.chol.begin() + static_cast<std::size_t>(i) * total);
   for (int i = 0; i < k; ++i) {
-    double* row = chol.data() + static_cast<std::size_t>(n + i) * total;
+    double* row = post.chol.data() + static_cast<std::size_t>(n + i) * total;
     std::copy(l21.begin() + static_cast<std::size_t>(i) * n,
               l21.begin() + static_cast<std::size_t>(i + 1) * n, row);
     std::copy(l22.begin() + static_cast<std::size_t>(i) * k,
@@ -916,21 +1039,17 @@ void GaussianProcess::add_points(const double* x, const double* y,
   std::vector<double> z2(k);
   for (int i = 0; i < k; ++i) z2[i] = y[i] - hp_.mean;
   scipy_cblas_dgemv(RowMajor, NoTrans, k, n, -1.0, l21.data(), n,
-                    whitened_.data(), 1, 1.0, z2.data(), 1);
+                    post_.whitened.data(), 1, 1.0, z2.data(), 1);
   scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, k, l22.data(), k,
                     z2.data(), 1);
-  whitened_.insert(whitened_.end(), z2.begin(), z2.end());
-  chol_.swap(chol);
-  append_data();
-  scaled_x_.insert(scaled_x_.end(), xs.begin(), xs.end());
-  scaled_sq_.insert(scaled_sq_.end(), sq.begin(), sq.end());
-  alpha_ = whitened_;
-  scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, total, chol_.data(), total,
-                    alpha_.data(), 1);
-  double quad = 0.0;
-  for (double v : whitened_) quad += v * v;
-  lml_ = -0.5 * quad - sum_log_diagonal(chol_.data(), total) -
-         0.5 * total * kLog2Pi;
+  post.whitened = post_.whitened;
+  post.whitened.insert(post.whitened.end(), z2.begin(), z2.end());
+  post.scaled_x = post_.scaled_x;
+  post.scaled_x.insert(post.scaled_x.end(), xs.begin(), xs.end());
+  post.scaled_sq = post_.scaled_sq;
+  post.scaled_sq.insert(post.scaled_sq.end(), sq.begin(), sq.end());
+  finish(&post, total, "add_points");
+  return post;
 }
 
 }  // namespace hh

@@ -14,6 +14,18 @@
 
 namespace hh {
 
+// Limits of what the model represents in double precision. Inputs are
+// centred and divided by the lengthscales before the kernel's distance trick
+// |a|^2 + |b|^2 - 2 a.b; keeping every squared norm below kMaxScaledNorm2
+// keeps that sum (at most 4x the bound) finite. Targets are standardised by
+// their spread for the fit; the fitted variances are the spread squared
+// times O(1e-3..1e2) factors, normal doubles for spreads in
+// [kMinTargetSpread, kMaxAbsTarget]. A smaller spread is fitted as a
+// constant (its mean), |y| above kMaxAbsTarget is refused.
+constexpr double kMaxScaledNorm2 = 1e300;
+constexpr double kMaxAbsTarget = 1e150;
+constexpr double kMinTargetSpread = 1e-150;
+
 // Hyperparameters in the units of the data (not normalised).
 struct Hyperparameters {
   std::vector<double> lengthscales;  // one per input dimension, > 0
@@ -22,6 +34,11 @@ struct Hyperparameters {
   double noise_floor = 1e-8;         // tau2, >= 0
   double mean = 0.0;                 // constant prior mean
 };
+
+// Throws std::invalid_argument naming the first bad value: dim lengthscales,
+// each finite, > 0 and with a finite inverse; signal_variance a positive
+// normal double; noise terms finite and >= 0; mean finite.
+void validate(const Hyperparameters& hp, int dim);
 
 // Bounds are in normalised units: inputs as given, targets standardised to
 // zero mean and unit variance before the fit.
@@ -43,9 +60,8 @@ struct FitOptions {
   double lengthscale_prior_width = 2.0;
   // Bounds of the constant mean, in standardised target units.
   double mean_min = -3.0, mean_max = 3.0;
-  // Threads for the fit (0 = get_num_threads()). With several threads and
-  // several starts, the starts run in parallel (BLAS on one thread each);
-  // otherwise BLAS gets all of them.
+  // Threads for the fit (0 = get_num_threads()); the starts run in parallel,
+  // so the result does not depend on this.
   int threads = 0;
   // Screening: with more than 2 * screening_size observations, every start is
   // first optimised on a random subset of screening_size of them (seeded by
@@ -57,6 +73,15 @@ struct FitOptions {
   int screening_size = 300;
 };
 
+// Most random restarts a fit accepts (each costs a full optimisation).
+constexpr int kMaxRestarts = 1000;
+
+// Throws std::invalid_argument naming the first bad option: restarts in
+// [0, kMaxRestarts], max_iterations >= 1, tolerance finite and >= 0, bounds
+// finite with 0 < min <= max (mean: min <= max), prior centre and width
+// finite and >= 0, threads and screening_size >= 0.
+void validate(const FitOptions& options);
+
 struct FitResult {
   double log_marginal_likelihood = 0.0;  // of the chosen hyperparameters
   int evaluations = 0;                   // objective evaluations, all starts
@@ -64,27 +89,49 @@ struct FitResult {
   int starts = 0;
 };
 
+// Thread safety: const members may run concurrently with each other; a
+// mutating member must not overlap any other call on the same object (the
+// Python bindings enforce that with a reader-writer lock).
+//
+// Strong exception guarantee: every mutating member (set_data,
+// set_hyperparameters, fit, add_points) either completes or throws and
+// leaves the object exactly as it was. Bad input, and data the model cannot
+// represent (inputs whose centred, lengthscale-scaled squared norms exceed
+// kMaxScaledNorm2, targets beyond kMaxAbsTarget, a kernel matrix no jitter
+// makes positive definite, a posterior that overflows), throw
+// std::invalid_argument with the reason, before anything changes.
+//
+// Determinism: BLAS runs single-threaded inside the core and the core's own
+// parallel loops split work at boundaries independent of the thread count,
+// so every result is bitwise the same for any `threads` (same build and
+// CPU).
 class GaussianProcess {
  public:
   explicit GaussianProcess(int dim);
 
   int dim() const { return dim_; }
-  int size() const { return n_; }  // observations, fantasies excluded
+  int size() const { return data_.n; }  // observations, fantasies excluded
 
   // Replace the data (copied). reps may be null (all 1). Refactorises with the
-  // current hyperparameters. Throws std::invalid_argument on bad input.
+  // current hyperparameters.
   void set_data(const double* x, const double* y, const double* reps, int n);
 
   // Set hyperparameters (validated) and refactorise.
   void set_hyperparameters(const Hyperparameters& hp);
   const Hyperparameters& hyperparameters() const { return hp_; }
 
-  // Maximise log marginal likelihood + weak priors over the hyperparameters.
+  // Maximise log marginal likelihood + weak priors over the hyperparameters
+  // on the current data (throws without data). If every start fails the
+  // model is left unchanged.
   FitResult fit(const FitOptions& options);
+  // Replace the data and fit, as one step: on failure the model keeps its
+  // old data and hyperparameters.
+  FitResult fit(const double* x, const double* y, const double* reps, int n,
+                const FitOptions& options);
 
   // Log marginal likelihood of the current data under the current
-  // hyperparameters (no prior terms).
-  double log_marginal_likelihood() const { return lml_; }
+  // hyperparameters (no prior terms; 0 without data).
+  double log_marginal_likelihood() const { return post_.lml; }
 
   // Log marginal likelihood and its gradient with respect to the packed
   // parameter vector [log l_1..log l_D, log s2, log sigma2, log tau2, mean]
@@ -96,10 +143,11 @@ class GaussianProcess {
 
   // Posterior mean and variance (latent function, no observation noise) for
   // m candidates, in chunks, on `threads` threads (0 = all set by
-  // set_num_threads). Never allocates an m x n matrix. Variances are floored
-  // at 1e-12 * signal_variance (never 0 or negative). Before any data is set
-  // this returns the prior: mean = hyperparameters().mean, variance =
-  // signal_variance.
+  // set_num_threads; < 0 throws). Never allocates an m x n matrix. Variances
+  // are floored at 1e-12 * signal_variance (never 0 or negative). Before any
+  // data is set this returns the prior: mean = hyperparameters().mean,
+  // variance = signal_variance. Candidates whose scaled squared norm exceeds
+  // kMaxScaledNorm2, or whose mean would overflow, throw.
   void predict(const double* xc, int m, double* mean, double* variance,
                int threads = 0) const;
   // Mean only: one GEMV per chunk, no triangular solves.
@@ -111,45 +159,74 @@ class GaussianProcess {
   void add_points(const double* x, const double* y, const double* reps, int k);
 
   // --- building blocks for the acquisition maximiser -----------------------
-  // Cross-covariances k(xc_i, x_j) for m candidates into out (m x n).
+  // Cross-covariances k(xc_i, x_j) for m candidates into out (m x n); throws
+  // like predict for candidates that overflow.
   void cross_covariance(const double* xc, int m, double* out) const;
   // Solve L v = k in place for one or several right-hand sides stored as rows
   // (rows x n, row-major); v's squared norm is the variance reduction.
   void solve_lower_rows(double* rows, int count) const;
-  const std::vector<double>& alpha() const { return alpha_; }  // K^-1 (y - m)
-  const std::vector<double>& training_inputs() const { return x_; }
+  const std::vector<double>& alpha() const { return post_.alpha; }  // K^-1 (y - m)
+  const std::vector<double>& training_inputs() const { return data_.x; }
   double noise_of(double reps) const {
     return hp_.noise_variance / reps + hp_.noise_floor;
   }
   double prior_variance() const { return hp_.signal_variance; }
   // Cholesky factor of K (n x n, row-major lower, upper triangle zero) and the
   // diagonal jitter that was added to K to make it factorise (0 normally).
-  const std::vector<double>& cholesky() const { return chol_; }
-  double jitter() const { return jitter_; }
+  const std::vector<double>& cholesky() const { return post_.chol; }
+  double jitter() const { return post_.jitter; }
 
  private:
-  void refactor();  // K, Cholesky, alpha, lml from x_, y_, reps_, hp_
+  // The observations; centre = column means at set_data (kept by
+  // add_points), so the kernel inputs stay centred.
+  struct Data {
+    int n = 0;
+    std::vector<double> x, y, reps, centre;
+  };
+  // Everything conditioning on Data under some hyperparameters produces.
+  struct Posterior {
+    std::vector<double> scaled_x;  // n x dim: (x - centre) / lengthscales
+    std::vector<double> scaled_sq;  // n: squared row norms of scaled_x
+    std::vector<double> chol;      // n x n lower, row-major
+    std::vector<double> alpha;     // n
+    std::vector<double> whitened;  // L^-1 (y - mean), kept for add_points
+    double jitter = 0.0;
+    double lml = 0.0;
+  };
+  // The best hyperparameters a fit found on some data (found = false when
+  // every start failed).
+  struct Optimum {
+    bool found = false;
+    Hyperparameters hp;
+    FitResult result;
+  };
+
+  Data make_data(const double* x, const double* y, const double* reps, int n,
+                 const char* who) const;
+  // K, Cholesky, alpha, lml; throws std::invalid_argument (see above).
+  Posterior condition(const Data& data, const Hyperparameters& hp) const;
+  Optimum optimise(const Data& data, const FitOptions& options) const;
+  FitResult commit_fit(Data* data, const Optimum& optimum);
+  // alpha = L^-T whitened and the lml from post's factor and whitened
+  // targets; throws if they overflow.
+  static void finish(Posterior* post, int n, const char* who);
+  // add_points' factor extension by k rows (L21 and L22 computed).
+  Posterior extend(int n, int k, const std::vector<double>& l21,
+                   const std::vector<double>& l22, const double* y,
+                   const std::vector<double>& xs,
+                   const std::vector<double>& sq) const;
+  void scale_candidates(const double* xc, int m, const double* inv_l,
+                        double* xs, double* sq, const char* who) const;
 
   int dim_;
-  int n_ = 0;
-  std::vector<double> x_, y_, reps_;
+  Data data_;
   Hyperparameters hp_;
-  std::vector<double> chol_;   // n x n lower, row-major
-  std::vector<double> alpha_;  // n
-  double lml_ = 0.0;
-  // Kernel inputs: (x - centre_) / lengthscales, centred so the GEMM distance
-  // trick |a|^2 + |b|^2 - 2 a.b loses little to cancellation.
-  std::vector<double> centre_;      // dim, column means at set_data
-  std::vector<double> scaled_x_;    // n x dim
-  std::vector<double> scaled_sq_;   // n, squared row norms of scaled_x_
-  std::vector<double> whitened_;    // L^-1 (y - mean), kept for add_points
-  double jitter_ = 0.0;
+  Posterior post_;
   bool hp_explicit_ = false;  // set_hyperparameters or fit has run
 };
 
-// Thread count used by the core when a call passes 0. Also keeps OpenBLAS
-// from oversubscribing: inside the core's own parallel loops BLAS runs on one
-// thread; large single factorisations get the whole count.
+// Thread count used by the core when a call passes 0 (threads = 0 resets it
+// to the hardware's count; < 0 throws std::invalid_argument).
 void set_num_threads(int threads);
 int get_num_threads();
 

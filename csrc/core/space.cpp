@@ -1,80 +1,18 @@
 // DiscreteSpace and PointSet. See space.hpp for the contract.
 #include "space.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <utility>
 
+#include "random.hpp"
+
 namespace hh {
 
 namespace {
-
-// splitmix64: seeds xoshiro and mixes hashes. Fixed integer arithmetic, so a
-// seed gives the same samples on every platform and standard library (std::
-// distributions are implementation-defined, hence not used).
-inline std::uint64_t splitmix64(std::uint64_t* state) {
-  std::uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-inline std::uint64_t rotl(std::uint64_t x, int k) {
-  return (x << k) | (x >> (64 - k));
-}
-
-// xoshiro256** (Blackman & Vigna).
-class Xoshiro256 {
- public:
-  explicit Xoshiro256(std::uint64_t seed) {
-    std::uint64_t sm = seed;
-    for (auto& w : s_) w = splitmix64(&sm);
-  }
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-  // Exactly uniform integer in [0, k): Lemire's multiply-shift with
-  // rejection (no bias, almost never a division), on 32-bit halves of the
-  // 64-bit outputs (high half first). Portable: only 64-bit products.
-  std::uint32_t below(std::uint32_t k) {
-    if (k <= 1) return 0;
-    std::uint64_t m = static_cast<std::uint64_t>(next32()) * k;
-    std::uint32_t low = static_cast<std::uint32_t>(m);
-    if (low < k) {
-      const std::uint32_t threshold = (0u - k) % k;
-      while (low < threshold) {
-        m = static_cast<std::uint64_t>(next32()) * k;
-        low = static_cast<std::uint32_t>(m);
-      }
-    }
-    return static_cast<std::uint32_t>(m >> 32);
-  }
-
- private:
-  std::uint32_t next32() {
-    if (have_low_) {
-      have_low_ = false;
-      return low_;
-    }
-    const std::uint64_t r = next();
-    low_ = static_cast<std::uint32_t>(r);
-    have_low_ = true;
-    return static_cast<std::uint32_t>(r >> 32);
-  }
-  std::uint64_t s_[4];
-  std::uint32_t low_ = 0;
-  bool have_low_ = false;
-};
 
 const char* kind_name(DimensionKind kind) {
   switch (kind) {
@@ -86,6 +24,7 @@ const char* kind_name(DimensionKind kind) {
 }
 
 std::string dim_label(const Dimension& d, std::size_t i) {
+  if (i == kNoIndex) return d.name.empty() ? "dimension" : "dimension '" + d.name + "'";
   std::string s = "dimension " + std::to_string(i);
   if (!d.name.empty()) s += " ('" + d.name + "')";
   return s;
@@ -93,51 +32,100 @@ std::string dim_label(const Dimension& d, std::size_t i) {
 
 }  // namespace
 
+Dimension Dimension::ordinal(std::vector<double> values, std::string name) {
+  Dimension d;
+  d.kind = DimensionKind::Ordinal;
+  d.values = std::move(values);
+  d.name = std::move(name);
+  return d;
+}
+
+Dimension Dimension::categorical(std::int64_t levels, std::string name) {
+  Dimension d;
+  d.kind = DimensionKind::Categorical;
+  d.count = levels;
+  d.name = std::move(name);
+  return d;
+}
+
+Dimension Dimension::boolean(std::string name) {
+  Dimension d;
+  d.kind = DimensionKind::Boolean;
+  d.name = std::move(name);
+  return d;
+}
+
+int Dimension::levels() const {
+  switch (kind) {
+    case DimensionKind::Ordinal: return static_cast<int>(values.size());
+    case DimensionKind::Categorical: return static_cast<int>(count);
+    case DimensionKind::Boolean: return 2;
+  }
+  return 0;
+}
+
+void validate(const Dimension& d, std::size_t i) {
+  auto fail = [&](const std::string& what) {
+    throw std::invalid_argument(std::string(kind_name(d.kind)) + " " + dim_label(d, i) + ": " + what);
+  };
+  const std::string max = std::to_string(kMaxLevels);
+  switch (d.kind) {
+    case DimensionKind::Ordinal: {
+      const std::size_t k = d.values.size();
+      if (k < 1) fail("needs at least one value");
+      if (k > static_cast<std::size_t>(kMaxLevels)) fail(std::to_string(k) + " values exceed the maximum of " + max);
+      for (std::size_t j = 0; j < k; ++j) {
+        if (!std::isfinite(d.values[j])) fail("value " + std::to_string(j) + " is not finite");
+        if (j > 0 && !(d.values[j] > d.values[j - 1])) {
+          fail("values must be strictly increasing (value " + std::to_string(j) + " is not greater than value " +
+               std::to_string(j - 1) + ")");
+        }
+      }
+      return;
+    }
+    case DimensionKind::Categorical:
+      if (!d.values.empty()) fail("values are for ordinal dimensions only");
+      if (d.count < 1) fail("needs at least one level, got " + std::to_string(d.count));
+      if (d.count > kMaxLevels) {
+        fail(std::to_string(d.count) + " levels exceed the maximum of " + max + " (each level is one model feature)");
+      }
+      return;
+    case DimensionKind::Boolean:
+      if (!d.values.empty()) fail("values are for ordinal dimensions only");
+      return;
+  }
+  throw std::invalid_argument(dim_label(d, i) + ": unknown dimension kind " + std::to_string(static_cast<int>(d.kind)));
+}
+
 DiscreteSpace::DiscreteSpace(std::vector<Dimension> dims) : dims_(std::move(dims)) {
   // A space with no dimension has one (empty) point and no features; nothing
   // downstream (GP with dim 0, neighbours) makes sense for it, so refuse it.
   if (dims_.empty()) {
     throw std::invalid_argument("a DiscreteSpace needs at least one dimension");
   }
+  std::int64_t features = 0;
+  for (std::size_t i = 0; i < dims_.size(); ++i) {
+    hh::validate(dims_[i], i);
+    features += dims_[i].features();
+    if (features > kMaxFeatures) {
+      throw std::invalid_argument("a DiscreteSpace may have at most " + std::to_string(kMaxFeatures) +
+                                  " model features; dimension " + std::to_string(i) + " brings it to " +
+                                  std::to_string(features));
+    }
+  }
   feature_offset_.resize(dims_.size());
+  ordinal_scale_.resize(dims_.size());
   num_features_ = 0;
   for (std::size_t i = 0; i < dims_.size(); ++i) {
     const Dimension& d = dims_[i];
-    const int k = d.levels();
-    switch (d.kind) {
-      case DimensionKind::Ordinal:
-        if (k < 1) throw std::invalid_argument(dim_label(d, i) + ": an ordinal dimension needs at least one value");
-        for (int j = 0; j < k; ++j) {
-          if (!std::isfinite(d.values[j])) {
-            throw std::invalid_argument(dim_label(d, i) + ": ordinal value " + std::to_string(j) + " is not finite");
-          }
-          if (j > 0 && !(d.values[j] > d.values[j - 1])) {
-            throw std::invalid_argument(dim_label(d, i) + ": ordinal values must be strictly increasing (value " +
-                                        std::to_string(j) + " is not greater than value " + std::to_string(j - 1) + ")");
-          }
-        }
-        feature_offset_[i] = num_features_;
-        num_features_ += 1;
-        break;
-      case DimensionKind::Categorical:
-        if (k < 1) throw std::invalid_argument(dim_label(d, i) + ": a categorical dimension needs at least one level");
-        feature_offset_[i] = num_features_;
-        num_features_ += k;
-        break;
-      case DimensionKind::Boolean:
-        if (k != 2) {
-          throw std::invalid_argument(dim_label(d, i) + ": a boolean dimension has exactly 2 levels, got " +
-                                      std::to_string(k));
-        }
-        feature_offset_[i] = num_features_;
-        num_features_ += 1;
-        break;
-      default:
-        throw std::invalid_argument(dim_label(d, i) + ": unknown dimension kind " +
-                                    std::to_string(static_cast<int>(d.kind)));
-    }
-    if (k > std::numeric_limits<std::int32_t>::max()) {
-      throw std::invalid_argument(dim_label(d, i) + ": too many levels");
+    feature_offset_[i] = num_features_;
+    num_features_ += d.features();
+    if (d.kind == DimensionKind::Ordinal) {
+      OrdinalScale& o = ordinal_scale_[i];
+      const double lo = d.values.front(), hi = d.values.back();
+      o.halved = !std::isfinite(hi - lo);
+      o.lo = o.halved ? 0.5 * lo : lo;
+      o.range = o.halved ? 0.5 * hi - 0.5 * lo : hi - lo;
     }
   }
 }
@@ -148,15 +136,39 @@ double DiscreteSpace::log10_size() const {
   return s;
 }
 
+std::int64_t DiscreteSpace::size_capped(std::int64_t cap) const {
+  std::int64_t size = 1;
+  for (const auto& d : dims_) {
+    if (size > cap / d.levels()) return cap + 1;  // size * levels > cap
+    size *= d.levels();
+  }
+  return size > cap ? cap + 1 : size;
+}
+
 void DiscreteSpace::sample(std::uint64_t seed, int count, std::int32_t* out) const {
-  if (count < 0) throw std::invalid_argument("sample: count must be >= 0");
-  Xoshiro256 rng(seed);
+  if (count < 0) throw std::invalid_argument("sample: count must be >= 0, got " + std::to_string(count));
+  Rng rng(seed);
   const int nd = num_dims();
   for (long long i = 0; i < count; ++i) {
     std::int32_t* row = out + i * nd;
     for (int j = 0; j < nd; ++j) {
       row[j] = static_cast<std::int32_t>(rng.below(static_cast<std::uint32_t>(dims_[j].levels())));
     }
+  }
+}
+
+std::vector<std::int32_t> DiscreteSpace::sample(std::uint64_t seed, int count) const {
+  if (count < 0) throw std::invalid_argument("sample: count must be >= 0, got " + std::to_string(count));
+  std::vector<std::int32_t> out(static_cast<std::size_t>(count) * num_dims());
+  sample(seed, count, out.data());
+  return out;
+}
+
+void DiscreteSpace::point_at(std::int64_t index, std::int32_t* out) const {
+  for (int j = 0; j < num_dims(); ++j) {
+    const int k = dims_[j].levels();
+    out[j] = static_cast<std::int32_t>(index % k);
+    index /= k;
   }
 }
 
@@ -172,15 +184,16 @@ void DiscreteSpace::features(const std::int32_t* points, int count, double* out)
       double* fj = f + feature_offset_[j];
       switch (d.kind) {
         case DimensionKind::Ordinal: {
-          const double lo = d.values.front(), hi = d.values.back();
+          const OrdinalScale& o = ordinal_scale_[j];
+          const double v = o.halved ? 0.5 * d.values[p[j]] : d.values[p[j]];
           // A single-level ordinal is constant: feature 0 (no 0/0).
-          fj[0] = hi > lo ? (d.values[p[j]] - lo) / (hi - lo) : 0.0;
+          fj[0] = o.range > 0.0 ? (v - o.lo) / o.range : 0.0;
           break;
         }
         case DimensionKind::Categorical:
           // Scaled one-hot: two different levels are at Euclidean distance 1,
           // the same as the two ends of an ordinal or the two booleans.
-          for (int c = 0; c < d.levels(); ++c) fj[c] = 0.0;
+          std::fill(fj, fj + d.levels(), 0.0);
           fj[p[j]] = kInvSqrt2;
           break;
         case DimensionKind::Boolean:
@@ -191,7 +204,28 @@ void DiscreteSpace::features(const std::int32_t* points, int count, double* out)
   }
 }
 
-void DiscreteSpace::neighbours(const std::int32_t* point, std::vector<std::int32_t>* out) const {
+namespace {
+
+// `take` distinct levels of [0, levels) other than `skip`, ascending, drawn
+// by Floyd's algorithm (no O(levels) work or memory).
+std::vector<std::int32_t> sample_other_levels(int levels, std::int32_t skip, int take, Rng* rng) {
+  const int others = levels - 1;
+  std::vector<std::int32_t> chosen;
+  chosen.reserve(take);
+  for (int j = others - take; j < others; ++j) {
+    const auto t = static_cast<std::int32_t>(rng->below(static_cast<std::uint32_t>(j + 1)));
+    const bool seen = std::find(chosen.begin(), chosen.end(), t) != chosen.end();
+    chosen.push_back(seen ? j : t);
+  }
+  for (std::int32_t& c : chosen) c += c >= skip ? 1 : 0;  // skip the current level
+  std::sort(chosen.begin(), chosen.end());
+  return chosen;
+}
+
+}  // namespace
+
+void DiscreteSpace::neighbours(const std::int32_t* point, std::vector<std::int32_t>* out, int max_categorical,
+                               std::uint64_t seed) const {
   const int nd = num_dims();
   auto push = [&](int j, std::int32_t level) {
     const std::size_t base = out->size();
@@ -207,8 +241,15 @@ void DiscreteSpace::neighbours(const std::int32_t* point, std::vector<std::int32
         if (v + 1 < d.levels()) push(j, v + 1);
         break;
       case DimensionKind::Categorical:
-        for (int c = 0; c < d.levels(); ++c) {
-          if (c != v) push(j, c);
+        if (max_categorical > 0 && d.levels() - 1 > max_categorical) {
+          std::uint64_t state = seed ^ hash(point);
+          state += static_cast<std::uint64_t>(j) * 0x9E3779B97F4A7C15ull;
+          Rng rng(splitmix64(&state));
+          for (std::int32_t c : sample_other_levels(d.levels(), v, max_categorical, &rng)) push(j, c);
+        } else {
+          for (int c = 0; c < d.levels(); ++c) {
+            if (c != v) push(j, c);
+          }
         }
         break;
       case DimensionKind::Boolean:
@@ -251,6 +292,10 @@ std::uint64_t DiscreteSpace::hash(const std::int32_t* point) const {
     h ^= h >> 31;
   }
   return splitmix64(&h);
+}
+
+PointSet::PointSet(int num_dims) : num_dims_(num_dims) {
+  if (num_dims < 1) throw std::invalid_argument("PointSet: num_dims must be >= 1, got " + std::to_string(num_dims));
 }
 
 std::string PointSet::key(const std::int32_t* point) const {

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -26,11 +28,11 @@ std::atomic<int>& default_threads() {
 }  // namespace
 
 void set_num_threads(int threads) {
-  const int resolved = threads <= 0 ? hardware_threads() : threads;
-  default_threads().store(resolved);
-  // Keep BLAS calls made outside our own parallel regions consistent with the
-  // core's setting.
-  scipy_openblas_set_num_threads(resolved);
+  if (threads < 0)
+    throw std::invalid_argument("set_num_threads: threads must be >= 0 (0 = "
+                                "the hardware's count), got " +
+                                std::to_string(threads));
+  default_threads().store(threads == 0 ? hardware_threads() : threads);
 }
 
 int get_num_threads() { return default_threads().load(); }
@@ -72,14 +74,8 @@ void parallel_for(int num_tasks, int threads,
   if (error) std::rethrow_exception(error);
 }
 
-BlasThreadScope::BlasThreadScope(int threads)
-    : previous_(scipy_openblas_get_num_threads()),
-      changed_(threads > 0 && threads != previous_) {
-  if (changed_) scipy_openblas_set_num_threads(threads);
-}
-
-BlasThreadScope::~BlasThreadScope() {
-  if (changed_) scipy_openblas_set_num_threads(previous_);
+void use_single_threaded_blas() {
+  if (scipy_openblas_get_num_threads() != 1) scipy_openblas_set_num_threads(1);
 }
 
 }  // namespace hh

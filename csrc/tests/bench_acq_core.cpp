@@ -29,10 +29,11 @@ double now() {
 }
 
 hh::Dimension dim(hh::DimensionKind kind, int levels) {
-  hh::Dimension d;
-  d.kind = kind;
-  for (int l = 0; l < levels; ++l) d.values.push_back(l);
-  return d;
+  if (kind == hh::DimensionKind::Categorical) return hh::Dimension::categorical(levels);
+  if (kind == hh::DimensionKind::Boolean) return hh::Dimension::boolean();
+  std::vector<double> values;
+  for (int l = 0; l < levels; ++l) values.push_back(l);
+  return hh::Dimension::ordinal(values);
 }
 
 }  // namespace

@@ -121,20 +121,16 @@ std::uint64_t mix(std::uint64_t* s) {
 }
 double uniform(std::uint64_t* s) { return (mix(s) >> 11) * (1.0 / 9007199254740992.0); }
 
-hh::Dimension dim(hh::DimensionKind kind, std::vector<double> values) {
-  hh::Dimension d;
-  d.kind = kind;
-  d.values = std::move(values);
-  return d;
-}
-hh::Dimension cat(int k) { return dim(hh::DimensionKind::Categorical, std::vector<double>(k, 0.0)); }
+hh::Dimension ordinal(std::vector<double> values) { return hh::Dimension::ordinal(std::move(values)); }
+hh::Dimension cat(int k) { return hh::Dimension::categorical(k); }
+hh::Dimension boolean() { return hh::Dimension::boolean(); }
 
 // 3 ordinals x 2 categoricals x boolean: 4 * 5 * 3 * 3 * 2 * 2 = 720 points.
 hh::DiscreteSpace small_space() {
-  return hh::DiscreteSpace({dim(hh::DimensionKind::Ordinal, {0, 1, 2, 3}),
-                            dim(hh::DimensionKind::Ordinal, {0, 1, 2, 3, 4}),
-                            dim(hh::DimensionKind::Ordinal, {0.0, 0.5, 2.0}), cat(3), cat(2),
-                            dim(hh::DimensionKind::Boolean, {0, 1})});
+  return hh::DiscreteSpace({ordinal({0, 1, 2, 3}),
+                            ordinal({0, 1, 2, 3, 4}),
+                            ordinal({0.0, 0.5, 2.0}), cat(3), cat(2),
+                            boolean()});
 }
 
 // 8 ordinals, 2 categoricals, 2 booleans: ~2e9 points, 18 features.
@@ -143,12 +139,12 @@ hh::DiscreteSpace large_space() {
   for (int j = 0; j < 8; ++j) {
     std::vector<double> v;
     for (int l = 0; l < 6 + j % 4; ++l) v.push_back(l);
-    dims.push_back(dim(hh::DimensionKind::Ordinal, v));
+    dims.push_back(ordinal(v));
   }
   dims.push_back(cat(4));
   dims.push_back(cat(4));
-  dims.push_back(dim(hh::DimensionKind::Boolean, {0, 1}));
-  dims.push_back(dim(hh::DimensionKind::Boolean, {0, 1}));
+  dims.push_back(boolean());
+  dims.push_back(boolean());
   return hh::DiscreteSpace(dims);
 }
 
@@ -283,6 +279,22 @@ void check_against_brute_force(const Problem& pr, const hh::AcquisitionModels& m
   }
 }
 
+// pr's objective as the only model.
+hh::AcquisitionModels models_of(const Problem& pr) {
+  hh::AcquisitionModels models;
+  models.objective = &pr.gp;
+  return models;
+}
+
+// Options for pr: best = its incumbent, the given batch and pool sizes.
+hh::AcquisitionOptions options_for(const Problem& pr, int batch_size, int pool_size) {
+  hh::AcquisitionOptions opt;
+  opt.best = pr.best;
+  opt.batch_size = batch_size;
+  opt.pool_size = pool_size;
+  return opt;
+}
+
 void check_batch_valid(const Problem& pr, const hh::AcquisitionResult& res, int expected) {
   const int nd = pr.space.num_dims();
   HH_CHECK(static_cast<int>(res.scores.size()) == expected);
@@ -319,7 +331,6 @@ void test_enumerable_argmax() {
     models.objective = &pr.gp;
     models.cost = c.with_cost ? &cost : nullptr;
     models.feasibility = c.with_feas ? &feas : nullptr;
-    models.feasibility_floor = 0.05;
     hh::AcquisitionOptions opt;
     opt.kind = c.kind;
     opt.best = pr.best;
@@ -329,6 +340,7 @@ void test_enumerable_argmax() {
     opt.local_starts = 3;
     opt.seed = 11;
     opt.threads = 2;
+    opt.feasibility_floor = 0.05;
     const hh::AcquisitionResult res =
         hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
     check_batch_valid(pr, res, 6);
@@ -429,12 +441,8 @@ void test_pruned_equals_unpruned() {
 
 void test_determinism() {
   Problem pr(large_space(), 100, 8, 0.6);
-  hh::AcquisitionModels models;
-  models.objective = &pr.gp;
-  hh::AcquisitionOptions opt;
-  opt.best = pr.best;
-  opt.batch_size = 6;
-  opt.pool_size = 5000;
+  const hh::AcquisitionModels models = models_of(pr);
+  hh::AcquisitionOptions opt = options_for(pr, 6, 5000);
   opt.seed = 1234;
   std::vector<hh::AcquisitionResult> runs;
   for (int threads : {1, 2, 3, 1}) {
@@ -454,7 +462,7 @@ void test_determinism() {
 
 void test_exhaustion_and_no_data() {
   // 4 points, 3 excluded: a batch of 4 returns the single remaining point.
-  const hh::DiscreteSpace tiny({dim(hh::DimensionKind::Boolean, {0, 1}), dim(hh::DimensionKind::Boolean, {0, 1})});
+  const hh::DiscreteSpace tiny({boolean(), boolean()});
   hh::GaussianProcess gp(2);
   hh::Hyperparameters hp;
   hp.lengthscales = {0.5, 0.5};
@@ -521,6 +529,77 @@ void test_errors() {
   HH_CHECK_THROWS(hh::maximize_acquisition(pr.space, models, opt, &wrong_set, nullptr, 0));
 }
 
+void test_pool_caps_and_options() {
+  // A pool larger than the space enumerates it (capped by its size), also
+  // for pool sizes that could never be allocated.
+  Problem pr(small_space(), 30, 4, 0.6);
+  hh::AcquisitionModels models = models_of(pr);
+  hh::AcquisitionOptions opt = options_for(pr, 3, 1000000000);
+  opt.local_starts = 0;
+  const hh::AcquisitionResult all = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
+  HH_CHECK(all.candidates_scored == 720 - 30);
+  check_batch_valid(pr, all, 3);
+  // On a space too large to enumerate, the cap on the pool applies before
+  // any allocation.
+  Problem big(large_space(), 20, 5, 0.6);
+  models.objective = &big.gp;
+  opt.best = big.best;
+  HH_CHECK_THROWS(hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0));
+  opt.pool_size = hh::kMaxPoolSize + 1;
+  HH_CHECK_THROWS(hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0));
+  // pool_size 0 is allowed (the core's rule): only the incumbents' climbs.
+  opt.pool_size = 0;
+  opt.local_max_steps = 5;
+  const hh::AcquisitionResult none = hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0);
+  HH_CHECK(none.scores.empty());
+  const hh::AcquisitionResult climbs = hh::maximize_acquisition(big.space, models, opt, nullptr, big.train.data(), 2);
+  HH_CHECK(climbs.scores.size() == 3u);
+  // A huge batch reserves nothing per candidate; it stops when candidates run out.
+  opt.pool_size = 200;
+  opt.batch_size = 1 << 30;
+  opt.local_max_steps = 0;
+  const hh::AcquisitionResult most = hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0);
+  HH_CHECK(most.scores.size() <= 200u && most.scores.size() > 100u);
+  // Option rules.
+  hh::AcquisitionOptions o;
+  hh::validate(o);
+  auto rejects = [](hh::AcquisitionOptions bad) { HH_CHECK_THROWS(hh::validate(bad)); };
+  o.batch_size = 0; rejects(o); o = hh::AcquisitionOptions();
+  o.pool_size = -1; rejects(o); o = hh::AcquisitionOptions();
+  o.threads = -1; rejects(o); o = hh::AcquisitionOptions();
+  o.fantasy_repetitions = std::nan(""); rejects(o); o = hh::AcquisitionOptions();
+  o.feasibility_floor = 0.0; rejects(o); o = hh::AcquisitionOptions();
+  o.best = std::nan(""); rejects(o);
+  o.kind = hh::AcquisitionKind::UCB;
+  hh::validate(o);  // UCB does not use best
+  o.kind = static_cast<hh::AcquisitionKind>(7); rejects(o);
+  // The array versions check their input (the scalar ones pass NaN on).
+  const double mean[2] = {0.0, std::nan("")}, var[2] = {1.0, 1.0};
+  double out[2];
+  hh::log_expected_improvement(mean, var, 1, 0.5, out);
+  HH_CHECK_NEAR(out[0], hh::log_expected_improvement(0.0, 1.0, 0.5), 0.0);
+  HH_CHECK_THROWS(hh::log_expected_improvement(mean, var, 2, 0.5, out));
+  HH_CHECK_THROWS(hh::expected_improvement(mean, var, 1, std::nan(""), out));
+}
+
+void test_high_cardinality_categorical() {
+  // 20000 levels: a climb step samples 64 of them, so the maximiser's work
+  // and memory grow linearly with the level count (the full neighbourhood
+  // with one-hot features was quadratic: 6.7 GB in issue 10).
+  const hh::DiscreteSpace space({cat(20000), ordinal({0, 1, 2, 3}), boolean()});
+  Problem pr(space, 40, 9, 0.8);
+  const hh::AcquisitionModels models = models_of(pr);
+  hh::AcquisitionOptions opt = options_for(pr, 4, 500);
+  opt.local_starts = 3;
+  opt.local_max_steps = 5;
+  const hh::AcquisitionResult a = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
+  check_batch_valid(pr, a, 4);
+  HH_CHECK(a.candidates_scored < 500 + 3 * 5 * (64 + 3 + 1) + 100);
+  opt.threads = 2;
+  const hh::AcquisitionResult b = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
+  HH_CHECK(a.points == b.points && a.scores == b.scores);  // deterministic across threads
+}
+
 }  // namespace
 
 int main() {
@@ -534,5 +613,7 @@ int main() {
   test_determinism();
   test_exhaustion_and_no_data();
   test_errors();
+  test_pool_caps_and_options();
+  test_high_cardinality_categorical();
   HH_TEST_MAIN_END();
 }

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <stdexcept>
 #include <vector>
 
@@ -559,6 +560,194 @@ void test_threading() {
   HH_CHECK(hh::get_num_threads() == before);
 }
 
+// A snapshot of everything observable about a model, to check that a failed
+// call changed nothing.
+struct Snapshot {
+  int size;
+  double lml, jitter;
+  std::vector<double> chol, alpha, x, lengthscales, mean, var;
+  explicit Snapshot(const hh::GaussianProcess& gp, const std::vector<double>& probe) {
+    size = gp.size();
+    lml = gp.log_marginal_likelihood();
+    jitter = gp.jitter();
+    chol = gp.cholesky();
+    alpha = gp.alpha();
+    x = gp.training_inputs();
+    lengthscales = gp.hyperparameters().lengthscales;
+    const int m = static_cast<int>(probe.size()) / gp.dim();
+    mean.resize(m);
+    var.resize(m);
+    gp.predict(probe.data(), m, mean.data(), var.data(), 1);
+  }
+  bool operator==(const Snapshot& o) const {
+    return size == o.size && lml == o.lml && jitter == o.jitter && chol == o.chol && alpha == o.alpha &&
+           x == o.x && lengthscales == o.lengthscales && mean == o.mean && var == o.var;
+  }
+};
+
+template <class Call>
+void check_unchanged_after_throw(hh::GaussianProcess& gp, const std::vector<double>& probe, Call call) {
+  const Snapshot before(gp, probe);
+  bool threw = false;
+  try {
+    call();
+  } catch (const std::invalid_argument&) {
+    threw = true;
+  }
+  HH_CHECK(threw);
+  HH_CHECK(Snapshot(gp, probe) == before);
+}
+
+void test_strong_guarantee_and_overflow() {
+  const int n = 30, d = 3;
+  TestRng rng(31);
+  auto x = random_matrix(rng, n, d);
+  std::vector<double> y(n);
+  for (int i = 0; i < n; ++i) y[i] = std::sin(4.0 * x[i * d]) + x[i * d + 1];
+  const auto probe = random_matrix(rng, 7, d);
+  hh::GaussianProcess gp(d);
+  hh::FitOptions o;
+  o.restarts = 1;
+  gp.fit(x.data(), y.data(), nullptr, n, o);
+  HH_CHECK(gp.size() == n);
+  // Inputs that overflow the kernel (issue 10, items 1 and 2).
+  std::vector<double> huge(2 * d, 0.0);
+  huge[d] = 1e200;
+  const double y2[2] = {0.0, 1.0};
+  check_unchanged_after_throw(gp, probe, [&] { gp.set_data(huge.data(), y2, nullptr, 2); });
+  check_unchanged_after_throw(gp, probe, [&] { gp.fit(huge.data(), y2, nullptr, 2, o); });
+  const std::vector<double> row(d, 1e160);
+  check_unchanged_after_throw(gp, probe, [&] { gp.add_points(row.data(), y2, nullptr, 1); });
+  // Targets beyond the limit, bad repetitions, bad options.
+  std::vector<double> yb = y;
+  yb[3] = 1e200;
+  check_unchanged_after_throw(gp, probe, [&] { gp.fit(x.data(), yb.data(), nullptr, n, o); });
+  check_unchanged_after_throw(gp, probe, [&] { gp.add_points(x.data(), &yb[3], nullptr, 1); });
+  const double bad_reps[1] = {-1.0};
+  check_unchanged_after_throw(gp, probe, [&] { gp.add_points(x.data(), y.data(), bad_reps, 1); });
+  hh::FitOptions bad = o;
+  bad.restarts = hh::kMaxRestarts + 1;
+  check_unchanged_after_throw(gp, probe, [&] { gp.fit(bad); });
+  check_unchanged_after_throw(gp, probe, [&] { gp.fit(x.data(), y.data(), nullptr, n, bad); });
+  // Lengthscales so short that the scaled inputs overflow: rejected when
+  // conditioning, before the hyperparameters change.
+  hh::Hyperparameters tiny = gp.hyperparameters();
+  tiny.lengthscales.assign(d, 1e-300);
+  check_unchanged_after_throw(gp, probe, [&] { gp.set_hyperparameters(tiny); });
+  tiny.lengthscales.assign(d, 4e-324);  // subnormal: 1 / l is inf
+  check_unchanged_after_throw(gp, probe, [&] { gp.set_hyperparameters(tiny); });
+  // Candidates far away throw instead of returning NaN.
+  double mean[1], var[1];
+  HH_CHECK_THROWS(gp.predict(row.data(), 1, mean, var));
+  // A fresh model whose first fit fails stays empty (the prior).
+  hh::GaussianProcess fresh(d);
+  HH_CHECK_THROWS(fresh.fit(huge.data(), y2, nullptr, 2, o));
+  HH_CHECK(fresh.size() == 0 && fresh.cholesky().empty());
+  // Large but representable inputs are handled finitely.
+  const std::vector<double> big(d, 1e140);
+  gp.add_points(big.data(), y2, nullptr, 1);
+  HH_CHECK(gp.size() == n + 1);
+  std::vector<double> m(7), v(7);
+  gp.predict(probe.data(), 7, m.data(), v.data(), 1);
+  for (int i = 0; i < 7; ++i) HH_CHECK(std::isfinite(m[i]) && std::isfinite(v[i]) && v[i] > 0.0);
+}
+
+void test_target_scaling() {
+  // c * y fits like y for any spread down to kMinTargetSpread: the same
+  // lengthscales (up to rounding of the standardised targets) and
+  // lml(c y) = lml(y) - n log c.
+  const int n = 60, d = 3;
+  std::vector<double> x, y;
+  make_gp_sample(n, d, {0.3, 0.7, 4.0}, 17, &x, &y);
+  hh::FitOptions o;
+  o.restarts = 1;
+  hh::GaussianProcess ref(d);
+  ref.fit(x.data(), y.data(), nullptr, n, o);
+  for (double c : {1e-13, 1e-100, 1e-140, 1e120}) {
+    std::vector<double> yc(n);
+    for (int i = 0; i < n; ++i) yc[i] = c * y[i];
+    hh::GaussianProcess gp(d);
+    gp.fit(x.data(), yc.data(), nullptr, n, o);
+    for (int k = 0; k < d; ++k)
+      HH_CHECK_NEAR(gp.hyperparameters().lengthscales[k], ref.hyperparameters().lengthscales[k], 1e-5);
+    HH_CHECK_NEAR(gp.log_marginal_likelihood(), ref.log_marginal_likelihood() - n * std::log(c), 1e-6);
+    std::vector<double> m(n), v(n), mr(n), vr(n);
+    gp.predict(x.data(), n, m.data(), v.data(), 1);
+    ref.predict(x.data(), n, mr.data(), vr.data(), 1);
+    for (int i = 0; i < n; ++i) {
+      HH_CHECK(std::fabs(m[i] / c - mr[i]) < 1e-5 * (1.0 + std::fabs(mr[i])));
+      HH_CHECK(v[i] > 0.0 && std::isfinite(v[i]));
+    }
+  }
+  // A spread whose square would underflow is fitted as its mean: finite,
+  // within the spread of the targets.
+  std::vector<double> yt(n);
+  for (int i = 0; i < n; ++i) yt[i] = 1e-160 * y[i];
+  const double mean_t = std::accumulate(yt.begin(), yt.end(), 0.0) / n;
+  const auto [lo, hi] = std::minmax_element(yt.begin(), yt.end());
+  hh::GaussianProcess gp(d);
+  gp.fit(x.data(), yt.data(), nullptr, n, o);
+  HH_CHECK(gp.hyperparameters().mean == mean_t);
+  std::vector<double> mt(n), vt(n);
+  gp.predict(x.data(), n, mt.data(), vt.data(), 1);
+  for (int i = 0; i < n; ++i) HH_CHECK(mt[i] >= *lo && mt[i] <= *hi && vt[i] > 0.0 && std::isfinite(vt[i]));
+  // A constant target, however small, is a constant prediction.
+  std::vector<double> yk(n, 1e-300);
+  gp.fit(x.data(), yk.data(), nullptr, n, o);
+  std::vector<double> m(n), v(n);
+  gp.predict(x.data(), n, m.data(), v.data(), 1);
+  for (int i = 0; i < n; ++i) HH_CHECK(m[i] == 1e-300);
+}
+
+void test_thread_count_independence() {
+  // n > 2 * screening_size: the screened path, where a single refined start
+  // used to run with multithreaded BLAS.
+  const int n = 700, d = 5;
+  std::vector<double> x, y;
+  make_gp_sample(n, d, {0.3, 0.6, 1.0, 3.0, 9.0}, 23, &x, &y);
+  std::vector<hh::Hyperparameters> fitted;
+  std::vector<std::vector<double>> variances;
+  for (int threads : {1, 2, 3}) {
+    hh::GaussianProcess gp(d);
+    hh::FitOptions o;
+    o.restarts = 2;
+    o.threads = threads;
+    gp.fit(x.data(), y.data(), nullptr, n, o);
+    fitted.push_back(gp.hyperparameters());
+    std::vector<double> mean(n), var(n);
+    gp.predict(x.data(), n, mean.data(), var.data(), threads);
+    variances.push_back(var);
+  }
+  for (std::size_t t = 1; t < fitted.size(); ++t) {
+    HH_CHECK(fitted[t].lengthscales == fitted[0].lengthscales);  // bitwise
+    HH_CHECK(fitted[t].signal_variance == fitted[0].signal_variance);
+    HH_CHECK(variances[t] == variances[0]);
+  }
+}
+
+void test_option_validation() {
+  hh::FitOptions o;
+  hh::validate(o);
+  auto rejects = [](hh::FitOptions bad) { HH_CHECK_THROWS(hh::validate(bad)); };
+  o.restarts = -1; rejects(o); o = hh::FitOptions();
+  o.max_iterations = 0; rejects(o); o = hh::FitOptions();
+  o.tolerance = std::nan(""); rejects(o); o = hh::FitOptions();
+  o.tolerance = 0.0;
+  hh::validate(o);  // 0 is allowed: stop on the gradient or the iteration limit
+  o = hh::FitOptions();
+  o.noise_min = 0.0; rejects(o); o = hh::FitOptions();
+  o.lengthscale_prior_width = -1.0; rejects(o); o = hh::FitOptions();
+  o.threads = -1; rejects(o); o = hh::FitOptions();
+  hh::Hyperparameters hp = some_hp(2);
+  hh::validate(hp, 2);
+  HH_CHECK_THROWS(hh::validate(hp, 3));
+  hp.signal_variance = 1e-310;  // subnormal
+  HH_CHECK_THROWS(hh::validate(hp, 2));
+  hh::Hyperparameters none;
+  HH_CHECK_THROWS(hh::validate(none, 0));
+  HH_CHECK_THROWS(hh::set_num_threads(-1));
+}
+
 }  // namespace
 
 int main() {
@@ -572,5 +761,9 @@ int main() {
   test_screening();
   test_errors();
   test_threading();
+  test_strong_guarantee_and_overflow();
+  test_target_scaling();
+  test_thread_count_independence();
+  test_option_validation();
   HH_TEST_MAIN_END();
 }

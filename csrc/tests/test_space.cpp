@@ -12,24 +12,10 @@
 namespace {
 
 hh::Dimension ordinal(std::vector<double> values, const char* name = "") {
-  hh::Dimension d;
-  d.kind = hh::DimensionKind::Ordinal;
-  d.values = std::move(values);
-  d.name = name;
-  return d;
+  return hh::Dimension::ordinal(std::move(values), name);
 }
-hh::Dimension categorical(int levels) {
-  hh::Dimension d;
-  d.kind = hh::DimensionKind::Categorical;
-  d.values.assign(levels, 0.0);
-  return d;
-}
-hh::Dimension boolean() {
-  hh::Dimension d;
-  d.kind = hh::DimensionKind::Boolean;
-  d.values = {0.0, 1.0};
-  return d;
-}
+hh::Dimension categorical(std::int64_t levels) { return hh::Dimension::categorical(levels); }
+hh::Dimension boolean() { return hh::Dimension::boolean(); }
 
 // ordinal(4 values), single-level ordinal, categorical(3), boolean.
 hh::DiscreteSpace mixed_space() {
@@ -50,11 +36,11 @@ void test_construction() {
   HH_CHECK_THROWS(hh::DiscreteSpace({ordinal({1.0, std::numeric_limits<double>::infinity()})}));
   HH_CHECK_THROWS(hh::DiscreteSpace({categorical(0)}));
   hh::Dimension b3 = boolean();
-  b3.values = {0.0, 1.0, 2.0};
+  b3.values = {0.0, 1.0, 2.0};  // values are for ordinals only
   HH_CHECK_THROWS(hh::DiscreteSpace({b3}));
-  hh::Dimension b1 = boolean();
-  b1.values = {0.0};
-  HH_CHECK_THROWS(hh::DiscreteSpace({b1}));
+  hh::Dimension c1 = categorical(2);
+  c1.values = {0.0};
+  HH_CHECK_THROWS(hh::DiscreteSpace({c1}));
   hh::Dimension bad = boolean();
   bad.kind = static_cast<hh::DimensionKind>(7);
   HH_CHECK_THROWS(hh::DiscreteSpace({bad}));
@@ -209,6 +195,74 @@ void test_point_set() {
   HH_CHECK(set.num_dims() == 3);
 }
 
+void test_limits_and_overflowing_ordinals() {
+  // Level counts are checked before anything of that size exists.
+  HH_CHECK_THROWS(hh::validate(categorical(std::int64_t{1} << 31)));
+  HH_CHECK_THROWS(hh::validate(categorical(hh::kMaxLevels + 1)));
+  hh::validate(categorical(hh::kMaxLevels));
+  HH_CHECK_THROWS(hh::DiscreteSpace({categorical(hh::kMaxLevels), categorical(2)}));  // features
+  try {
+    hh::validate(hh::Dimension::categorical(std::int64_t{1} << 31, "tile"));
+    HH_CHECK(false);
+  } catch (const std::invalid_argument& e) {
+    HH_CHECK(std::string(e.what()).find("'tile'") != std::string::npos);
+  }
+  // An ordinal whose range overflows a double still has finite features.
+  const hh::DiscreteSpace wide({ordinal({-1e308, 0.0, 1e308}), ordinal({0.0, 5e-324})});
+  const std::vector<std::int32_t> pts = {0, 0, 1, 1, 2, 0};
+  std::vector<double> f(6);
+  wide.features(pts.data(), 3, f.data());
+  const std::vector<double> expected = {0.0, 0.0, 0.5, 1.0, 1.0, 0.0};
+  HH_CHECK(f == expected);
+  // size_capped and point_at enumerate the space without overflow.
+  const hh::DiscreteSpace s = mixed_space();
+  HH_CHECK(s.size_capped(1000) == 24);
+  HH_CHECK(s.size_capped(10) == 11);
+  // 1e20 points: more than an int64 holds.
+  const hh::DiscreteSpace huge({categorical(10000), categorical(10000), categorical(10000), categorical(10000),
+                                categorical(10000)});
+  const std::int64_t cap = std::int64_t{1} << 62;
+  HH_CHECK(huge.size_capped(cap) == cap + 1);
+  std::set<std::vector<std::int32_t>> all;
+  std::vector<std::int32_t> p(4);
+  for (int i = 0; i < 24; ++i) {
+    s.point_at(i, p.data());
+    s.validate(p.data(), 1);
+    all.insert(p);
+  }
+  HH_CHECK(all.size() == 24u);
+}
+
+void test_sampled_categorical_neighbours() {
+  const hh::DiscreteSpace s({categorical(20000), ordinal({0, 1, 2}), boolean()});
+  const std::vector<std::int32_t> p = {123, 1, 0};
+  std::vector<std::int32_t> a, b, c, full;
+  s.neighbours(p.data(), &a, 64, 7);
+  s.neighbours(p.data(), &b, 64, 7);
+  s.neighbours(p.data(), &c, 64, 8);
+  s.neighbours(p.data(), &full);
+  HH_CHECK(a.size() == 3u * (64 + 2 + 1));  // bounded, not 20000
+  HH_CHECK(full.size() == 3u * (19999 + 2 + 1));
+  HH_CHECK(a == b);  // deterministic in (seed, point)
+  HH_CHECK(a != c);
+  std::set<std::int32_t> levels;
+  for (std::size_t i = 0; i < a.size(); i += 3) {
+    if (a[i] != p[0]) levels.insert(a[i]);
+    HH_CHECK(a[i] >= 0 && a[i] < 20000);
+  }
+  HH_CHECK(levels.size() == 64u && !levels.count(123));  // distinct, never the current level
+  // Few levels: all of them, as without a bound.
+  const hh::DiscreteSpace small({categorical(5)});
+  const std::vector<std::int32_t> q = {2};
+  std::vector<std::int32_t> d;
+  small.neighbours(q.data(), &d, 64, 1);
+  HH_CHECK((d == std::vector<std::int32_t>{0, 1, 3, 4}));
+  // Sampling every other level but one still gives distinct levels.
+  std::vector<std::int32_t> e;
+  small.neighbours(q.data(), &e, 3, 1);
+  HH_CHECK(e.size() == 3u && std::set<std::int32_t>(e.begin(), e.end()).size() == 3u);
+}
+
 }  // namespace
 
 int main() {
@@ -218,5 +272,8 @@ int main() {
   test_neighbours();
   test_validate_and_hash();
   test_point_set();
+  test_limits_and_overflowing_ordinals();
+  test_sampled_categorical_neighbours();
+  HH_CHECK_THROWS(hh::PointSet(0));
   HH_TEST_MAIN_END();
 }

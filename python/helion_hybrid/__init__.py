@@ -75,13 +75,20 @@ del TYPE_CHECKING
 def set_num_threads(threads: int) -> None:
     """Set how many threads the C++ core uses when a call does not say.
 
+    Results do not depend on it (the core splits work at fixed boundaries
+    and runs BLAS single-threaded), only the speed does.
+
     Args:
-        threads: a positive thread count. BLAS inside the core's parallel
-            loops runs single-threaded, so this is the total.
+        threads: a thread count (an int); 0 resets it to the hardware's
+            count. This is the total: BLAS runs single-threaded inside.
+
+    Raises:
+        TypeError: ``threads`` is not an int (e.g. 1.9).
+        ValueError: ``threads`` is negative.
     """
     from . import _core
 
-    _core.set_num_threads(int(threads))
+    _core.set_num_threads(threads)
 
 
 def get_num_threads() -> int:

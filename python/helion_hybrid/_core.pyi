@@ -1,7 +1,9 @@
 """Type stubs for the private C++ extension ``helion_hybrid._core``.
 
-Use the public wrappers in :mod:`helion_hybrid` instead; they validate input
-and document behaviour.
+Use the public wrappers in :mod:`helion_hybrid` instead; they map names and
+document behaviour. The bindings convert with exact types (an int argument
+rejects bool, float and str: TypeError); the C++ core decides which values
+are allowed (ValueError).
 """
 
 from __future__ import annotations
@@ -14,6 +16,27 @@ import numpy.typing as npt
 
 _Float = npt.NDArray[np.float64]
 _Index = npt.NDArray[np.int32]
+
+class FitOptions:
+    restarts: int
+    max_iterations: int
+    tolerance: float
+    seed: int
+    warm_start: bool
+    threads: int
+    screening_size: int
+    lengthscale_min: float
+    lengthscale_max: float
+    signal_variance_min: float
+    signal_variance_max: float
+    noise_min: float
+    noise_max: float
+    lengthscale_prior_center: float
+    lengthscale_prior_width: float
+    mean_min: float
+    mean_max: float
+    def __init__(self, **options: Any) -> None: ...
+    def replace(self, **changes: Any) -> FitOptions: ...
 
 class GaussianProcess:
     def __init__(self, dim: int) -> None: ...
@@ -34,8 +57,9 @@ class GaussianProcess:
         mean: float,
     ) -> None: ...
     def hyperparameters(self) -> dict[str, Any]: ...
-    def fit(
-        self, restarts: int, max_iterations: int, tolerance: float, seed: int, warm_start: bool
+    def fit(self, options: FitOptions) -> dict[str, float | int]: ...
+    def fit_data(
+        self, X: npt.ArrayLike, y: npt.ArrayLike, repetitions: npt.ArrayLike | None, options: FitOptions
     ) -> dict[str, float | int]: ...
     def lml_and_gradient(self, packed: npt.ArrayLike) -> tuple[float, _Float]: ...
     def pack(self) -> _Float: ...
@@ -47,8 +71,21 @@ class DimensionKind(enum.Enum):
     CATEGORICAL = 1
     BOOLEAN = 2
 
+class Dimension:
+    def __init__(
+        self, kind: DimensionKind, values: Any = (), levels: int = 0, name: str = ""
+    ) -> None: ...
+    @property
+    def kind(self) -> DimensionKind: ...
+    @property
+    def levels(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def values(self) -> tuple[float, ...]: ...
+
 class DiscreteSpace:
-    def __init__(self, dimensions: list[tuple[DimensionKind, list[float], str]]) -> None: ...
+    def __init__(self, dimensions: list[Dimension]) -> None: ...
     @property
     def num_dims(self) -> int: ...
     @property
@@ -68,6 +105,26 @@ class PointSet:
     def contains(self, point: npt.ArrayLike) -> bool: ...
     def __len__(self) -> int: ...
 
+class AcquisitionOptions:
+    kind: int
+    best: float
+    ucb_beta: float
+    batch_size: int
+    pool_size: int
+    local_starts: int
+    local_max_steps: int
+    seed: int
+    threads: int
+    fantasy_repetitions: float
+    feasibility_floor: float
+    max_categorical_neighbours: int
+    prune: bool
+    def __init__(self, **options: Any) -> None: ...
+    def replace(self, **changes: Any) -> AcquisitionOptions: ...
+
+def validate_hyperparameters(
+    lengthscales: Any, signal_variance: float, noise_variance: float, noise_floor: float, mean: float
+) -> tuple[tuple[float, ...], float, float, float, float]: ...
 def set_num_threads(threads: int) -> None: ...
 def get_num_threads() -> int: ...
 def log_expected_improvement(mean: npt.ArrayLike, variance: npt.ArrayLike, best: float) -> _Float: ...
@@ -75,30 +132,17 @@ def expected_improvement(mean: npt.ArrayLike, variance: npt.ArrayLike, best: flo
 def maximize_acquisition(
     space: DiscreteSpace,
     objective: GaussianProcess,
-    cost: GaussianProcess | None,
-    feasibility: GaussianProcess | None,
-    feasibility_floor: float,
-    kind: int,
-    best: float,
-    ucb_beta: float,
-    batch_size: int,
-    pool_size: int,
-    local_starts: int,
-    local_max_steps: int,
-    seed: int,
-    threads: int,
-    fantasy_repetitions: float,
-    exclude: PointSet | None,
-    incumbents: npt.ArrayLike | None,
+    cost: GaussianProcess | None = None,
+    feasibility: GaussianProcess | None = None,
+    options: AcquisitionOptions = ...,
+    exclude: PointSet | None = None,
+    incumbents: npt.ArrayLike | None = None,
 ) -> dict[str, Any]: ...
 def score_points(
     space: DiscreteSpace,
     objective: GaussianProcess,
     cost: GaussianProcess | None,
     feasibility: GaussianProcess | None,
-    feasibility_floor: float,
-    kind: int,
-    best: float,
-    ucb_beta: float,
+    options: AcquisitionOptions,
     points: npt.ArrayLike,
 ) -> _Float: ...

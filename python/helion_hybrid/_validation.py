@@ -1,4 +1,9 @@
-"""Input checks shared by the public wrappers: clear ValueError/TypeError."""
+"""Input checks for the pure-Python helpers (e.g. :func:`merge_duplicates`).
+
+The engine's own rules live in one place each: array types and shapes in the
+C++ bindings, values in the C++ core. This module serves only code that never
+reaches the core.
+"""
 
 from __future__ import annotations
 
@@ -30,20 +35,3 @@ def as_float_array(value: Any, name: str, ndim: int) -> npt.NDArray[np.float64]:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or inf")
     return array
-
-
-def as_index_array(value: Any, name: str, ndim: int) -> npt.NDArray[np.int32]:
-    """Convert to a C-contiguous int32 array of level indices.
-
-    Raises:
-        TypeError: for non-integer input.
-        ValueError: for a wrong number of dimensions or out-of-int32 values.
-    """
-    array = np.asarray(value)
-    if array.size and not np.issubdtype(array.dtype, np.integer):
-        raise TypeError(f"{name} must hold integer level indices, got dtype {array.dtype}")
-    if array.ndim != ndim:
-        raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
-    if array.size and (array.min() < np.iinfo(np.int32).min or array.max() > np.iinfo(np.int32).max):
-        raise ValueError(f"{name} holds values outside the int32 range")
-    return np.ascontiguousarray(array, dtype=np.int32)

@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._validation import as_float_array, as_index_array
 from .gp import GaussianProcess
 from .space import DiscreteSpace, PointSet
 
@@ -43,19 +42,19 @@ class AcquisitionResult:
 def log_expected_improvement(
     mean: npt.ArrayLike, variance: npt.ArrayLike, best: float
 ) -> npt.NDArray[np.float64]:
-    """log EI for minimisation, accurate far into the tail where EI underflows."""
-    return _core.log_expected_improvement(
-        as_float_array(mean, "mean", 1), as_float_array(variance, "variance", 1), float(best)
-    )
+    """log EI for minimisation, accurate far into the tail where EI underflows.
+
+    Raises:
+        ValueError: NaN or inf in the inputs, or shapes that differ.
+    """
+    return _core.log_expected_improvement(mean, variance, best)
 
 
 def expected_improvement(
     mean: npt.ArrayLike, variance: npt.ArrayLike, best: float
 ) -> npt.NDArray[np.float64]:
     """EI for minimisation: E[max(best - f, 0)]."""
-    return _core.expected_improvement(
-        as_float_array(mean, "mean", 1), as_float_array(variance, "variance", 1), float(best)
-    )
+    return _core.expected_improvement(mean, variance, best)
 
 
 def _kind(acquisition: str) -> int:
@@ -65,6 +64,14 @@ def _kind(acquisition: str) -> int:
         raise ValueError(
             f"unknown acquisition {acquisition!r}; available: {', '.join(_KINDS)}"
         ) from None
+
+
+def _model_core(model: GaussianProcess | None, name: str) -> _core.GaussianProcess | None:
+    if model is None:
+        return None
+    if not isinstance(model, GaussianProcess):
+        raise TypeError(f"{name} must be a helion_hybrid.GaussianProcess, got {type(model).__name__}")
+    return model.core
 
 
 def maximize_acquisition(
@@ -92,7 +99,9 @@ def maximize_acquisition(
     Scores a seeded uniform random pool exactly (the variance is computed
     exactly only where an upper bound says a point can still make the batch),
     hill-climbs over single-step neighbours from the pool's best points and
-    from ``incumbents``, and fills the batch by kriging believer.
+    from ``incumbents``, and fills the batch by kriging believer. A climb step
+    tries at most 64 other levels of a categorical (sampled from the seed),
+    so memory stays linear in the level count.
 
     Args:
         space: the discrete space; ``model`` must be fitted on its features.
@@ -101,12 +110,15 @@ def maximize_acquisition(
         acquisition: ``log_ei``, ``ei``, ``ucb`` (lower confidence bound) or
             ``log_ei_per_cost`` (needs ``cost_model``: a GP of log seconds).
         batch_size: q, the number of distinct points returned (fewer only if
-            the space runs out of non-excluded points).
-        pool_size: random candidates scored.
+            the candidates run out).
+        pool_size: random candidates scored; a space with at most this many
+            points is enumerated instead; at most 10,000,000 after that cap.
+            0: only the climbs from ``incumbents``.
         local_starts: hill-climbs from the pool's best points.
         local_max_steps: steps per hill-climb.
-        seed: seeds the pool; same seed and inputs, same batch.
-        threads: threads (None: the core's default).
+        seed: seeds the pool; same seed and inputs, same batch, for any
+            thread count.
+        threads: threads (None or 0: the core's default).
         exclude: points never returned (e.g. those already measured).
         incumbents: extra hill-climb starts, shape (k, num_dims).
         cost_model: GP of log cost seconds, for ``log_ei_per_cost``.
@@ -117,42 +129,32 @@ def maximize_acquisition(
         fantasy_repetitions: repetitions assumed for fantasised picks.
 
     Raises:
-        ValueError: bad arguments or models fitted on another feature count.
+        TypeError: an argument of the wrong type (e.g. ``batch_size=2.5``).
+        ValueError: bad values (checked by the C++ core) or models fitted on
+            another feature count.
         NotFittedError: a model is not fitted.
     """
-    kind = _kind(acquisition)
-    if kind == _KINDS["log_ei_per_cost"] and cost_model is None:
-        raise ValueError("acquisition 'log_ei_per_cost' needs a cost_model")
-    if not np.isfinite(best):
-        raise ValueError(f"best must be finite, got {best}")
-    if threads is not None and threads < 1:
-        raise ValueError(f"threads must be >= 1, got {threads}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
     if exclude is not None and not isinstance(exclude, PointSet):
         raise TypeError("exclude must be a helion_hybrid.PointSet")
-    if exclude is not None and exclude.core.num_dims != space.num_dims:
-        raise ValueError(f"exclude holds {exclude.core.num_dims}-D points but the space has {space.num_dims} dims")
-    if incumbents is not None:
-        incumbents = as_index_array(incumbents, "incumbents", 2)
-        if incumbents.shape[0] and incumbents.shape[1] != space.num_dims:
-            raise ValueError(f"incumbents must have {space.num_dims} columns, got shape {incumbents.shape}")
+    options = _core.AcquisitionOptions(
+        kind=_kind(acquisition),
+        best=best,
+        ucb_beta=ucb_beta,
+        batch_size=batch_size,
+        pool_size=pool_size,
+        local_starts=local_starts,
+        local_max_steps=local_max_steps,
+        seed=seed,
+        threads=0 if threads is None else threads,
+        fantasy_repetitions=fantasy_repetitions,
+        feasibility_floor=feasibility_floor,
+    )
     result = _core.maximize_acquisition(
         space.core,
-        model.core,
-        None if cost_model is None else cost_model.core,
-        None if feasibility_model is None else feasibility_model.core,
-        float(feasibility_floor),
-        kind,
-        float(best),
-        float(ucb_beta),
-        int(batch_size),
-        int(pool_size),
-        int(local_starts),
-        int(local_max_steps),
-        int(seed),
-        int(threads or 0),
-        float(fantasy_repetitions),
+        _model_core(model, "model"),
+        _model_core(cost_model, "cost_model"),
+        _model_core(feasibility_model, "feasibility_model"),
+        options,
         None if exclude is None else exclude.core,
         incumbents,
     )
@@ -179,18 +181,14 @@ def score_points(
     ucb_beta: float = 2.0,
 ) -> npt.NDArray[np.float64]:
     """Exact acquisition values of given points (no pruning, no fantasies)."""
-    kind = _kind(acquisition)
-    if kind == _KINDS["log_ei_per_cost"] and cost_model is None:
-        raise ValueError("acquisition 'log_ei_per_cost' needs a cost_model")
-    points = as_index_array(points, "points", 2)
+    options = _core.AcquisitionOptions(
+        kind=_kind(acquisition), best=best, ucb_beta=ucb_beta, feasibility_floor=feasibility_floor
+    )
     return _core.score_points(
         space.core,
-        model.core,
-        None if cost_model is None else cost_model.core,
-        None if feasibility_model is None else feasibility_model.core,
-        float(feasibility_floor),
-        kind,
-        float(best),
-        float(ucb_beta),
+        _model_core(model, "model"),
+        _model_core(cost_model, "cost_model"),
+        _model_core(feasibility_model, "feasibility_model"),
+        options,
         points,
     )

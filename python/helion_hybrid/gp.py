@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +28,11 @@ class Hyperparameters:
             an observation of r repetitions has noise sigma2 / r + noise_floor.
         noise_floor: noise that repetitions cannot average away (tau2).
         mean: constant prior mean.
+
+    Raises:
+        TypeError: a value that is not a real number (a str, a bool) or
+            lengthscales that are not a sequence of them.
+        ValueError: a value the C++ core rejects (non-finite, not positive).
     """
 
     lengthscales: tuple[float, ...]
@@ -38,32 +42,17 @@ class Hyperparameters:
     mean: float
 
     def __post_init__(self) -> None:
-        lengthscales = tuple(float(v) for v in self.lengthscales)
-        object.__setattr__(self, "lengthscales", lengthscales)
-        if not lengthscales:
-            raise ValueError("lengthscales must not be empty")
-        if not all(np.isfinite(v) and v > 0 for v in lengthscales):
-            raise ValueError(f"lengthscales must be finite and > 0, got {lengthscales}")
-        for name in ("signal_variance", "noise_variance", "noise_floor", "mean"):
-            value = float(getattr(self, name))
-            object.__setattr__(self, name, value)
-            if not np.isfinite(value):
-                raise ValueError(f"{name} must be finite, got {value}")
-        if self.signal_variance <= 0:
-            raise ValueError(f"signal_variance must be > 0, got {self.signal_variance}")
-        if self.noise_variance < 0 or self.noise_floor < 0:
-            raise ValueError("noise_variance and noise_floor must be >= 0")
+        # The core converts (exact types) and validates; we keep its floats.
+        checked = _core.validate_hyperparameters(
+            self.lengthscales, self.signal_variance, self.noise_variance, self.noise_floor, self.mean
+        )
+        for field, value in zip(dataclasses.fields(self), checked, strict=True):
+            object.__setattr__(self, field.name, value)
 
 
-def _repetitions(value: Any, n: int) -> npt.NDArray[np.float64] | None:
-    if value is None:
-        return None
-    reps = as_float_array(value, "repetitions", 1)
-    if reps.shape[0] != n:
-        raise ValueError(f"repetitions has length {reps.shape[0]} but y has length {n}")
-    if np.any(reps <= 0):
-        raise ValueError("repetitions must be > 0")
-    return reps
+def _option(name: str, doc: str) -> property:
+    """A read-only property showing one field of the model's core FitOptions."""
+    return property(lambda self: getattr(self._options, name), doc=doc)
 
 
 class GaussianProcess:
@@ -72,6 +61,22 @@ class GaussianProcess:
     Observation i, the summary of ``repetitions[i]`` timing repetitions, has
     noise variance ``noise_variance / repetitions[i] + noise_floor``, so a
     config timed 5 times counts less than one timed 50 times.
+
+    Every call that changes the model (:meth:`fit`, :meth:`update`) either
+    completes or raises and leaves the model as it was; inputs the model
+    cannot represent (features or targets that overflow in double precision,
+    a kernel matrix that cannot be made positive definite) raise ValueError
+    before anything changes.
+
+    Thread safety: one instance may be used from several threads. Reads
+    (:meth:`predict`, :meth:`predict_mean`, the properties, acquisition
+    maximisation) run concurrently; :meth:`fit` and :meth:`update` take the
+    model exclusively (a reader-writer lock in the C++ bindings; the GIL is
+    released around the numerical work). A read sees the model before or
+    after a concurrent write, never in between.
+
+    Results do not depend on the thread count: the same seed and inputs give
+    bitwise the same hyperparameters and predictions for any ``threads``.
 
     Args:
         kernel: only ``"matern52"``.
@@ -82,7 +87,12 @@ class GaussianProcess:
         tolerance: relative change of the objective that ends a start.
         hyperparameters: fixed hyperparameters; when given, :meth:`fit` only
             conditions on the data and never optimises them.
-        threads: threads for predictions (None: the core's default).
+        threads: threads for the fit and predictions (None or 0: the core's
+            default, see :func:`helion_hybrid.set_num_threads`).
+
+    Raises:
+        TypeError: an option of the wrong type (e.g. ``restarts=1.5``).
+        ValueError: an option out of range (checked by the C++ core).
 
     Example:
         >>> gp = GaussianProcess(seed=0).fit(X, y, repetitions=reps)
@@ -102,28 +112,35 @@ class GaussianProcess:
     ) -> None:
         if kernel not in KERNELS:
             raise ValueError(f"unknown kernel {kernel!r}; available: {', '.join(KERNELS)}")
-        if not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        if restarts < 0:
-            raise ValueError(f"restarts must be >= 0, got {restarts}")
-        if max_iterations < 1:
-            raise ValueError(f"max_iterations must be >= 1, got {max_iterations}")
-        if not tolerance > 0:
-            raise ValueError(f"tolerance must be > 0, got {tolerance}")
         if hyperparameters is not None and not isinstance(hyperparameters, Hyperparameters):
             raise TypeError("hyperparameters must be a helion_hybrid.Hyperparameters")
-        if threads is not None and threads < 1:
-            raise ValueError(f"threads must be >= 1, got {threads}")
         self.kernel = kernel
-        self.seed = int(seed)
-        self.restarts = int(restarts)
-        self.max_iterations = int(max_iterations)
-        self.tolerance = float(tolerance)
+        self._options = _core.FitOptions(
+            seed=seed,
+            restarts=restarts,
+            max_iterations=max_iterations,
+            tolerance=tolerance,
+            threads=0 if threads is None else threads,
+        )
         self.fixed_hyperparameters = hyperparameters
-        self.threads = threads
-        self._model: Any = None
+        self._model: _core.GaussianProcess | None = None
         self._fits = 0
         self.fit_evaluations_ = 0
+
+    # -- options (read access; set at construction) ------------------------------------
+    seed = _option("seed", "Seed of the hyperparameter restarts.")
+    restarts = _option("restarts", "Random restarts of each fit.")
+    max_iterations = _option("max_iterations", "L-BFGS iterations per start.")
+    tolerance = _option("tolerance", "Relative objective change that ends a start.")
+
+    @property
+    def threads(self) -> int | None:
+        """Threads for the fit and predictions (None: the core's default)."""
+        return int(self._options.threads) or None
+
+    @threads.setter
+    def threads(self, value: int | None) -> None:
+        self._options = self._options.replace(threads=0 if value is None else value)
 
     # -- fitting ---------------------------------------------------------------
     def fit(
@@ -136,6 +153,10 @@ class GaussianProcess:
 
         A refit of a model with the same input dimension starts from the
         previous hyperparameters (warm start) besides the random restarts.
+        Targets are standardised by their spread for the fit, however small
+        (down to 1e-150), so ``c * y`` fits like ``y``; constant targets, and
+        spreads below 1e-150 (whose variance a double cannot hold), are
+        fitted as their mean.
 
         Args:
             X: inputs, shape (n, d); float32 or non-contiguous input is converted.
@@ -147,36 +168,29 @@ class GaussianProcess:
             self.
 
         Raises:
-            ValueError: wrong shapes, empty input, NaN/inf, repetitions <= 0.
+            ValueError: wrong shapes, empty input, NaN/inf, repetitions <= 0,
+                values that overflow the model; the model is then unchanged.
             TypeError: non-numeric input.
         """
-        X = as_float_array(X, "X", 2)
-        y = as_float_array(y, "y", 1)
-        if X.shape[0] != y.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has length {y.shape[0]}")
-        reps = _repetitions(repetitions, y.shape[0])
-        dim = X.shape[1]
-        fixed = self.fixed_hyperparameters
-        if fixed is not None and len(fixed.lengthscales) != dim:
-            raise ValueError(
-                f"fixed hyperparameters have {len(fixed.lengthscales)} lengthscales but X has {dim} columns"
-            )
+        X = np.asarray(X)
+        dim = X.shape[1] if X.ndim == 2 else 1  # other shapes: the core says why
         warm = self._model is not None and self._model.dim == dim
-        if not warm:
-            self._model = _core.GaussianProcess(dim)
-            if fixed is not None:
-                self._set_hyperparameters(fixed)
-        self._model.set_data(X, y, reps)
+        # A new model is only kept once it fitted (strong guarantee).
+        model = self._model if warm else _core.GaussianProcess(dim)
+        fixed = self.fixed_hyperparameters
         if fixed is None:
-            result = self._model.fit(
-                restarts=self.restarts,
-                max_iterations=self.max_iterations,
-                tolerance=self.tolerance,
+            options = self._options.replace(
                 # a different stream per refit, still a function of the seed
-                seed=(self.seed * 1_000_003 + self._fits) % 2**64,
+                seed=(self._options.seed * 1_000_003 + self._fits) % 2**64,
                 warm_start=warm,
             )
+            result = model.fit_data(X, y, repetitions, options)
             self.fit_evaluations_ = int(result["evaluations"])
+        else:
+            if not warm:
+                model.set_hyperparameters(*dataclasses.astuple(fixed))
+            model.set_data(X, y, repetitions)
+        self._model = model
         self._fits += 1
         return self
 
@@ -192,27 +206,12 @@ class GaussianProcess:
 
         Raises:
             NotFittedError: before the first :meth:`fit`.
+            ValueError: bad or overflowing input; the model is then unchanged.
         """
-        model = self._fitted()
-        X = as_float_array(X, "X", 2)
-        y = as_float_array(y, "y", 1)
-        if X.shape[1] != model.dim:
-            raise ValueError(f"X has {X.shape[1]} columns but the model was fitted on {model.dim}")
-        if X.shape[0] != y.shape[0]:
-            raise ValueError(f"X has {X.shape[0]} rows but y has length {y.shape[0]}")
-        model.add_points(X, y, _repetitions(repetitions, y.shape[0]))
+        self._fitted().add_points(X, y, repetitions)
         return self
 
-    def _set_hyperparameters(self, hp: Hyperparameters) -> None:
-        self._model.set_hyperparameters(
-            np.asarray(hp.lengthscales, dtype=np.float64),
-            hp.signal_variance,
-            hp.noise_variance,
-            hp.noise_floor,
-            hp.mean,
-        )
-
-    def _fitted(self) -> Any:
+    def _fitted(self) -> _core.GaussianProcess:
         if self._model is None or self._model.size == 0:
             raise NotFittedError("GaussianProcess is not fitted: call fit(X, y) first")
         return self._model
@@ -228,23 +227,17 @@ class GaussianProcess:
 
         Returns:
             (mean, variance), each shape (m,).
+
+        Raises:
+            NotFittedError: before the first :meth:`fit`.
+            ValueError: wrong shape, NaN/inf, or candidates so far from the
+                data that the kernel overflows.
         """
-        model = self._fitted()
-        X = self._candidates(X, model.dim)
-        return model.predict(X, threads=self.threads or 0)
+        return self._fitted().predict(X, threads=self._options.threads)
 
     def predict_mean(self, X: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Posterior mean only (much cheaper than :meth:`predict` for large m)."""
-        model = self._fitted()
-        X = self._candidates(X, model.dim)
-        return model.predict_mean(X, threads=self.threads or 0)
-
-    @staticmethod
-    def _candidates(X: npt.ArrayLike, dim: int) -> npt.NDArray[np.float64]:
-        X = as_float_array(X, "X", 2)
-        if X.shape[1] != dim:
-            raise ValueError(f"X has {X.shape[1]} columns but the model was fitted on {dim}")
-        return X
+        return self._fitted().predict_mean(X, threads=self._options.threads)
 
     # -- read access -------------------------------------------------------------
     @property
@@ -281,15 +274,23 @@ class GaussianProcess:
             packed: parameters to evaluate at (default: the current ones).
         """
         model = self._fitted()
-        if packed is None:
-            packed = model.pack()
-        packed = as_float_array(packed, "packed", 1)
-        return model.lml_and_gradient(packed)
+        return model.lml_and_gradient(model.pack() if packed is None else packed)
 
     @property
-    def core(self) -> Any:
+    def core(self) -> _core.GaussianProcess:
         """The underlying ``helion_hybrid._core.GaussianProcess`` (advanced use)."""
         return self._fitted()
+
+
+def _repetitions(value: npt.ArrayLike | None, n: int) -> npt.NDArray[np.float64] | None:
+    if value is None:
+        return None
+    reps = as_float_array(value, "repetitions", 1)
+    if reps.shape[0] != n:
+        raise ValueError(f"repetitions has length {reps.shape[0]} but y has length {n}")
+    if np.any(reps <= 0):
+        raise ValueError("repetitions must be > 0")
+    return reps
 
 
 def merge_duplicates(

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Sequence, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
-from ._validation import as_index_array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,32 +17,37 @@ class Ordinal:
 
     The model sees the value rescaled to [0, 1] over the dimension's range,
     so give values on the scale that distances should follow.
+
+    Raises:
+        TypeError: values that are not real numbers (e.g. a str).
+        ValueError: no values, non-finite or not strictly increasing values,
+            more than 2**20 of them (the C++ core's rules).
     """
 
     values: tuple[float, ...]
     name: str = ""
 
     def __post_init__(self) -> None:
-        values = tuple(float(v) for v in self.values)
-        object.__setattr__(self, "values", values)
-        if not values:
-            raise ValueError(f"ordinal dimension {self.name!r} needs at least one value")
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError(f"ordinal dimension {self.name!r} has a non-finite value")
-        if any(b <= a for a, b in zip(values, values[1:])):
-            raise ValueError(f"ordinal dimension {self.name!r} values must be strictly increasing")
+        checked = _core.Dimension(_core.DimensionKind.ORDINAL, values=self.values, name=self.name)
+        object.__setattr__(self, "values", checked.values)
 
 
 @dataclasses.dataclass(frozen=True)
 class Categorical:
-    """``levels`` unordered choices (one-hot features)."""
+    """``levels`` unordered choices (one-hot features).
+
+    Raises:
+        TypeError: ``levels`` is not an int (e.g. 2.5 or True).
+        ValueError: fewer than 1 or more than 2**20 levels (each level is one
+            model feature); checked at once, before anything is allocated.
+    """
 
     levels: int
     name: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.levels, (int, np.integer)) or self.levels < 1:
-            raise ValueError(f"categorical dimension {self.name!r} needs levels >= 1, got {self.levels!r}")
+        checked = _core.Dimension(_core.DimensionKind.CATEGORICAL, levels=self.levels, name=self.name)
+        object.__setattr__(self, "levels", checked.levels)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,33 +56,36 @@ class Boolean:
 
     name: str = ""
 
+    def __post_init__(self) -> None:
+        _core.Dimension(_core.DimensionKind.BOOLEAN, name=self.name)
+
 
 Dimension = Union[Ordinal, Categorical, Boolean]
 
 
-def _to_core(dim: Dimension) -> tuple[_core.DimensionKind, list[float], str]:
+def _to_core(dim: Dimension) -> _core.Dimension:
     if isinstance(dim, Ordinal):
-        return (_core.DimensionKind.ORDINAL, list(dim.values), dim.name)
+        return _core.Dimension(_core.DimensionKind.ORDINAL, values=dim.values, name=dim.name)
     if isinstance(dim, Categorical):
-        return (_core.DimensionKind.CATEGORICAL, [float(i) for i in range(dim.levels)], dim.name)
+        return _core.Dimension(_core.DimensionKind.CATEGORICAL, levels=dim.levels, name=dim.name)
     if isinstance(dim, Boolean):
-        return (_core.DimensionKind.BOOLEAN, [0.0, 1.0], dim.name)
+        return _core.Dimension(_core.DimensionKind.BOOLEAN, name=dim.name)
     raise TypeError(f"expected Ordinal, Categorical or Boolean, got {type(dim).__name__}")
 
 
 class DiscreteSpace:
     """A product of discrete dimensions; a point is a vector of level indices.
 
+    Immutable, so safe to share between threads.
+
     Args:
-        dimensions: the dimensions, in order.
+        dimensions: the dimensions, in order (at least one; at most 2**20
+            model features in all).
     """
 
     def __init__(self, dimensions: Sequence[Dimension]) -> None:
-        dimensions = tuple(dimensions)
-        if not dimensions:
-            raise ValueError("a DiscreteSpace needs at least one dimension")
-        self.dimensions = dimensions
-        self._core = _core.DiscreteSpace([_to_core(d) for d in dimensions])
+        self.dimensions = tuple(dimensions)
+        self._core = _core.DiscreteSpace([_to_core(d) for d in self.dimensions])
 
     @property
     def num_dims(self) -> int:
@@ -97,32 +103,26 @@ class DiscreteSpace:
         return float(self._core.log10_size)
 
     def sample(self, count: int, seed: int = 0) -> npt.NDArray[np.int32]:
-        """``count`` uniform random points, shape (count, num_dims); seeded."""
-        if count < 0:
-            raise ValueError(f"count must be >= 0, got {count}")
-        if seed < 0:
-            raise ValueError(f"seed must be >= 0, got {seed}")
-        return self._core.sample(int(seed), int(count))
+        """``count`` uniform random points, shape (count, num_dims); seeded.
+
+        Raises:
+            TypeError: ``count`` or ``seed`` is not an int.
+            ValueError: a negative count or seed.
+        """
+        return self._core.sample(seed, count)
 
     def features(self, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Model features of points, shape (n, num_features)."""
-        return self._core.features(self._points(points))
+        return self._core.features(points)
 
     def neighbours(self, point: npt.ArrayLike) -> npt.NDArray[np.int32]:
         """Single-step neighbours of one point: ordinal +-1 level, other
         levels of a categorical, the flipped boolean."""
-        point = as_index_array(point, "point", 1)
         return self._core.neighbours(point)
 
     def validate(self, points: npt.ArrayLike) -> None:
         """Raise ValueError if any index is out of its dimension's range."""
-        self._core.validate(self._points(points))
-
-    def _points(self, points: npt.ArrayLike) -> npt.NDArray[np.int32]:
-        points = as_index_array(points, "points", 2)
-        if points.shape[1] != self.num_dims:
-            raise ValueError(f"points must have {self.num_dims} columns, got shape {points.shape}")
-        return points
+        self._core.validate(points)
 
     @property
     def core(self) -> _core.DiscreteSpace:
@@ -131,20 +131,21 @@ class DiscreteSpace:
 
 
 class PointSet:
-    """A set of points (exact index vectors), e.g. those already tried."""
+    """A set of points (exact index vectors), e.g. those already tried.
+
+    Safe to share between threads: :meth:`add` is exclusive, lookups (and
+    acquisition maximisation excluding the set) run concurrently.
+    """
 
     def __init__(self, num_dims: int) -> None:
-        if num_dims < 1:
-            raise ValueError(f"num_dims must be >= 1, got {num_dims}")
-        self._core = _core.PointSet(int(num_dims))
+        self._core = _core.PointSet(num_dims)
 
     def add(self, points: npt.ArrayLike) -> None:
         """Add points, shape (n, num_dims)."""
-        points = as_index_array(points, "points", 2)
         self._core.add(points)
 
     def __contains__(self, point: object) -> bool:
-        return bool(self._core.contains(as_index_array(point, "point", 1)))
+        return bool(self._core.contains(point))
 
     def __len__(self) -> int:
         return len(self._core)
