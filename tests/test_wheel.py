@@ -16,8 +16,8 @@ The fresh environment installs the wheel with its ``[helion]`` extra, at the
 torch / Helion / Triton / SciPy versions of the environment running the
 tests (so pip takes them from its local sources), plus JAX for Pallas;
 NumPy and scipy-openblas32 come from the wheel's own requirements. About
-4-5 minutes on 2 shared cores: ~45-70 s building, ~100-130 s installing,
-~30-45 s autotuning, ~60 s removing the environment."""
+3-5 minutes on 2 shared cores: ~25-70 s building, ~70-130 s installing,
+~30-45 s autotuning, ~20-70 s removing the environment."""
 
 from __future__ import annotations
 
