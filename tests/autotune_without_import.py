@@ -8,6 +8,7 @@ registers HybridSearch when Helion is imported; nothing here asks for it.
 """
 
 import json
+import os
 import sys
 
 import helion
@@ -21,6 +22,15 @@ def twice_minus(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     for tile in hl.tile(out.size()):
         out[tile] = 2.0 * x[tile] - y[tile]
     return out
+
+
+def _openblas_libraries() -> list[str]:
+    """The 32-bit-index OpenBLAS libraries mapped into this process: the one
+    helion_hybrid's extension uses, and SciPy's if SciPy was imported."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if ".so" in line}
+    names = {p: os.path.basename(p) for p in paths}
+    return sorted(p for p, name in names.items() if name.startswith("libscipy_openblas") and "openblas64" not in name)
 
 
 def main() -> None:
@@ -39,6 +49,7 @@ def main() -> None:
                 "max_error_fresh_inputs": float((twice_minus(*fresh) - (2.0 * fresh[0] - fresh[1])).abs().max()),
                 "registered": None if search is None else f"{search.__module__}.{search.__qualname__}",
                 "helion_hybrid_dir": getattr(sys.modules.get("helion_hybrid"), "__path__", [None])[0],
+                "openblas": _openblas_libraries(),
             }
         )
     )
