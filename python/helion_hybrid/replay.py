@@ -773,7 +773,7 @@ def make_search(dataset: Dataset, session: ReplaySession, algorithm: str, seed: 
     bound.settings.autotune_random_seed = seed
     bound.settings.autotune_effort = effort
     bound.settings.autotune_progress_bar = False
-    bound.settings.autotune_log_level = logging.WARNING
+    bound.settings.autotune_log_level = logging.ERROR  # its warnings (failed configs) are the recording's
     if "compile_timeout_s" in dataset.meta:
         bound.settings.autotune_compile_timeout = int(dataset.meta["compile_timeout_s"])
     cls = search_algorithms[algorithm]
