@@ -28,6 +28,8 @@ Examples:
     python bench/compare.py --workloads matmul_1024_fp16 --algorithms HybridSearch --seeds 0 1 2
     # LFBOTreeSearch anchors on the whole GPU suite, no re-timing yet
     python bench/compare.py --suite --algorithms LFBOTreeSearch --skip-retime --reuse
+    # the five searches, 5 seeds each, replayed on the H100's recorded seed matmul (CPU, a few minutes)
+    python bench/compare.py --replay h100
 """
 
 from __future__ import annotations
@@ -395,7 +397,13 @@ def parse_args() -> argparse.Namespace:
                              f"without); one of {', '.join(sorted(WORKLOADS))}")
     parser.add_argument("--suite", action="store_true", help=f"every GPU suite workload: {', '.join(SUITE)}")
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS + EXTRA_ALGORITHMS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                        help="autotune seeds (default: 0; 0-4 with --replay)")
+    parser.add_argument("--replay", default=None, metavar="GPU|DATASET",
+                        help="replay recorded GPU measurements instead of running kernels: a dataset "
+                             "(bench/data/<gpu>/<workload>.jsonl.gz) or a GPU name (h100: its seed matmul); "
+                             "runs on the CPU, see bench/replay_compare.py")
+    parser.add_argument("--jobs", type=int, default=2, help="replayed runs at once (--replay only)")
     parser.add_argument("--effort", default=None, choices=("quick", "full"),
                         help="autotune effort (default: full on a GPU, quick on the CPU)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results root")
@@ -427,6 +435,12 @@ def parse_args() -> argparse.Namespace:
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     from helion_hybrid.workloads import SUITE, WORKLOADS
 
+    if args.replay is not None:
+        args.seeds = args.seeds or [0, 1, 2, 3, 4]
+        if args.jobs < 1:
+            parser.error("--jobs must be >= 1")
+        return
+    args.seeds = args.seeds or [0]
     args.device = args.gpu or gpu_name()
     on_cpu = args.device == "cpu"
     if args.suite and args.workloads:
@@ -455,6 +469,10 @@ def main() -> None:
         return run_search.run(args)
     if args.command == "retime":
         return retime(args)
+    if args.replay is not None:
+        import replay_compare
+
+        return replay_compare.main(args)
     failed: list[str] = []
     for workload in args.workloads:
         out_dir = args.out / args.device / workload

@@ -197,6 +197,7 @@ def run(args: argparse.Namespace) -> None:
         **trace_summary(read_trace(Path(args.trace))),
         "helion_metrics": helion_metrics(search),
         "counters": search.counters_dict() if hasattr(search, "counters_dict") else None,
+        "search_own_s": own_seconds(search, wall, read_trace(Path(args.trace))),
         "phase_seconds": getattr(search, "phase_seconds", None),
         "versions": versions(),
         "shootout": [
@@ -207,6 +208,16 @@ def run(args: argparse.Namespace) -> None:
     }
     del helion_hybrid
     Path(args.result).write_text(json.dumps(jsonable(result), indent=2))
+
+
+def own_seconds(search: Any, wall: float, events: list[dict[str, Any]]) -> float:
+    """The search's own seconds (models, bookkeeping), which a replay
+    charges as it measures them: the model seconds helion_hybrid's searches
+    count, else the wall time outside Helion's batches and rebenchmarks."""
+    if hasattr(search, "counters_dict"):
+        return float(search.counters_dict()["seconds"].get("model", 0.0))
+    summary = trace_summary(events)
+    return wall - summary["seconds_in_batches"] - summary["seconds_in_rebenchmarks"]
 
 
 def helion_metrics(search: Any) -> dict[str, Any] | None:

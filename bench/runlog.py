@@ -89,12 +89,14 @@ def trace_summary(events: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [e for e in first if is_ok(e)]
     best = min(ok, key=lambda e: e["perf_ms"], default=None)
     batches = [e for e in events if e.get("event") == "batch"]
+    rebenchmarks = {e["t_start"]: e["t"] for e in events if e.get("event") == "rebenchmark" and "t_start" in e}
     return {
         "configs_timed": len(first),
         "configs_timed_by_status": by_status,
         "configs_timed_by_fidelity": by_fidelity,
         "precompile_seconds_summed_over_configs": sum(e.get("compile_s") or 0.0 for e in first),
         "seconds_in_batches": sum(e["t_end"] - e["t_start"] for e in batches),
+        "seconds_in_rebenchmarks": sum(end - start for start, end in rebenchmarks.items()),
         "search_best_ms": best["perf_ms"] if best else None,
         "search_best_config": best["config"] if best else None,
     }
