@@ -5,9 +5,7 @@ matmul (with its broken-on-purpose twin)."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import math
-import statistics
 import types
 from pathlib import Path
 from typing import Any
@@ -128,77 +126,16 @@ def test_an_unmeasured_config_gets_the_same_surrogate_answer_in_every_replay() -
     assert answers[0].status == answers[1].status and answers[0].centre_ms == answers[1].centre_ms
 
 
-# ----------------------------------------------------------------------------- the CI check
-#: The check (set from the replay at this commit, with margin; README "Replay"):
-#: HybridSearch has timed a config within TARGET_GAP of the dataset's best
-#: within WALL_SHARE of PatternSearch's median replayed wall time on at least
-#: MIN_SEEDS of SEEDS seeds.
-SEEDS = range(10)
-TARGET_GAP = "0.1"
-WALL_SHARE = 0.25
-MIN_SEEDS = 8
-
-
-def _replayed(algorithm: str, seed: int, broken: bool) -> dict[str, Any]:
-    """One replay in a worker process; ``broken``: HybridSearch proposes
-    random points instead of maximising its acquisition."""
-    if broken:
-        from helion_hybrid import hybrid_search
-
-        def random_proposals(space: Any, model: Any, *, batch_size: int = 16, seed: int = 0,
-                             **_ignored: Any) -> Any:
-            return types.SimpleNamespace(points=space.sample(batch_size, seed=seed))
-
-        hybrid_search.maximize_acquisition = random_proposals
-    result = replay.run_replay(_dataset(), algorithm, seed)
-    return {"wall_s": result["wall_s"], **result["replay"]}
-
-
-_DATASET: Dataset | None = None
-
-
-def _dataset() -> Dataset:
-    global _DATASET
-    if _DATASET is None:
-        _DATASET = Dataset.load(H100)
-    return _DATASET
-
-
-def _passes(hybrid: list[dict[str, Any]], pattern: list[dict[str, Any]]) -> tuple[int, float]:
-    """(seeds that pass, the time limit they were held to)."""
-    limit = WALL_SHARE * statistics.median(r["wall_s"] for r in pattern)
-    reached = [r["seconds_to_within"][TARGET_GAP] for r in hybrid]
-    return sum(t is not None and t <= limit for t in reached), limit
-
-
-@pytest.fixture(scope="module")
-def replays() -> dict[str, list[dict[str, Any]]]:
-    """HybridSearch (as it is, and broken) on SEEDS, PatternSearch on two
-    seeds: two worker processes (this machine has two cores)."""
-    jobs = [("HybridSearch", s, False) for s in SEEDS] + [("HybridSearch", s, True) for s in SEEDS]
-    jobs += [("PatternSearch", s, False) for s in (0, 1)]
-    import multiprocessing
-
-    with concurrent.futures.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork")) as pool:
-        done = list(pool.map(_replayed, *zip(*jobs)))
-    out: dict[str, list[dict[str, Any]]] = {"hybrid": [], "broken": [], "pattern": []}
-    for (algorithm, _seed, broken), result in zip(jobs, done):
-        out["pattern" if algorithm == "PatternSearch" else "broken" if broken else "hybrid"].append(result)
-    return out
-
-
-def test_hybrid_search_reaches_near_the_best_config_fast_on_most_seeds(replays: dict[str, Any]) -> None:
-    passed, limit = _passes(replays["hybrid"], replays["pattern"])
-    assert passed >= MIN_SEEDS, f"{passed}/{len(SEEDS)} seeds within {TARGET_GAP} of the best in {limit:.0f}s"
-
-
-def test_the_check_fails_when_hybrid_search_proposes_at_random(replays: dict[str, Any]) -> None:
-    passed, limit = _passes(replays["broken"], replays["pattern"])
-    assert passed < MIN_SEEDS, f"random proposals passed: {passed}/{len(SEEDS)} seeds in {limit:.0f}s"
-
-
-def test_every_replay_states_its_surrogate_share(replays: dict[str, Any]) -> None:
-    for result in replays["hybrid"] + replays["pattern"]:
-        assert 0.0 <= result["surrogate_share"] <= 1.0
-        assert result["flagged"] == (result["surrogate_share"] > replay.SURROGATE_FLAG_SHARE)
-        assert sum(result["answers"].values()) > 0 and math.isfinite(result["best_reference_ms"])
+# ----------------------------------------------------------------------------- a whole replay
+# The statistical CI check of issue 13 (HybridSearch within 2% of the best in a
+# quarter of PatternSearch's wall on 80% of 10 seeds) is not here: on this
+# dataset the surrogate answers ~95% of evaluations and random proposals pass
+# a 10% version of the check as often as HybridSearch does, so it could not
+# tell a broken search from a working one (bench/README.md, "Replay").
+def test_a_replayed_search_runs_end_to_end_and_states_its_surrogate_share() -> None:
+    result = replay.run_replay(Dataset.load(H100), "HybridSearch", 0)
+    report = result["replay"]
+    assert result["wall_s"] > 0 and math.isfinite(report["best_reference_ms"])
+    assert 0.0 <= report["surrogate_share"] <= 1.0
+    assert report["flagged"] == (report["surrogate_share"] > replay.SURROGATE_FLAG_SHARE)
+    assert sum(report["answers"].values()) > 0
