@@ -29,15 +29,20 @@ def main() -> None:
     expected = reference(*args)
     error = float((out.float() - expected.float()).abs().max())
     search = helion_hybrid.last_search()
-    print("RESULT " + json.dumps({
-        "workload": workload.name,
-        "search": type(search).__name__ if search is not None else None,
-        "wall_s": wall,
-        "max_abs_error": error,
-        "allclose": bool(torch.allclose(out.float(), expected.float(), atol=1e-2, rtol=1e-2)),
-        "counters": search.counters_dict() if search is not None else None,
-        "phase_seconds": getattr(search, "phase_seconds", None),
-    }))
+    print(
+        "RESULT "
+        + json.dumps(
+            {
+                "workload": workload.name,
+                "search": type(search).__name__ if search is not None else None,
+                "wall_s": wall,
+                "max_abs_error": error,
+                "allclose": bool(torch.allclose(out.float(), expected.float(), atol=1e-2, rtol=1e-2)),
+                "counters": search.counters_dict() if search is not None else None,
+                "phase_seconds": getattr(search, "phase_seconds", None),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,9 @@ import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from scipy.stats import norm
@@ -105,8 +106,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "gemm_gflops": {1: gemm_gflops(1), all_threads: gemm_gflops(all_threads)},
         "rows": [],
     }
-    print(f"GEMM (OpenBLAS via NumPy, 2000^3): 1 thread {results['gemm_gflops'][1]:.1f} GFLOP/s, "
-          f"{all_threads} threads {results['gemm_gflops'][all_threads]:.1f} GFLOP/s", flush=True)
+    print(
+        f"GEMM (OpenBLAS via NumPy, 2000^3): 1 thread {results['gemm_gflops'][1]:.1f} GFLOP/s, "
+        f"{all_threads} threads {results['gemm_gflops'][all_threads]:.1f} GFLOP/s",
+        flush=True,
+    )
     for n in args.sizes:
         points = space.sample(n, seed=args.seed + n)
         X = space.features(points)
@@ -201,7 +205,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += [
         "",
         f"| N | M | predict ours 1t (s) | GFLOP/s (of {g1:.0f} GEMM) | predict sklearn 1t (s) | ratio | "
-        f"predict ours {t}t | sklearn {t}t | top-{BATCH} ours 1t | top-{BATCH} ours {t}t | sklearn {t}t | ratio {t}t | exact evals |",
+        f"predict ours {t}t | sklearn {t}t | top-{BATCH} ours 1t | top-{BATCH} ours {t}t | sklearn {t}t | "
+        f"ratio {t}t | exact evals |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in results["rows"]:
@@ -222,7 +227,9 @@ def main() -> None:
     parser.add_argument("--pools", type=int, nargs="+", default=[10_000, 100_000], help="candidate pool sizes M")
     parser.add_argument("--restarts", type=int, default=1, help="optimiser restarts, both engines")
     parser.add_argument(
-        "--sklearn-max-fit-n", type=int, default=1000,
+        "--sklearn-max-fit-n",
+        type=int,
+        default=1000,
         help="largest N at which scikit-learn's fit is timed (N=3000 takes ~10 min)",
     )
     parser.add_argument("--seed", type=int, default=0)

@@ -62,8 +62,15 @@ class Rows:
     def row(self, config: dict[str, Any]) -> dict[str, Any]:
         key = key_of(config)
         if key not in self.rows:
-            self.rows[key] = {"kind": "config", "config": config, "first": [], "retime": [], "rebenchmark": [],
-                              "device_ms": [], "retimed": None}
+            self.rows[key] = {
+                "kind": "config",
+                "config": config,
+                "first": [],
+                "retime": [],
+                "rebenchmark": [],
+                "device_ms": [],
+                "retimed": None,
+            }
         return self.rows[key]
 
 
@@ -75,17 +82,24 @@ def add_run(rows: Rows, run_index: int, events: list[dict[str, Any]]) -> None:
         if kind == "first_timing":
             aggregate = e.get("samples") is None
             values = [e["perf_ms"]] if aggregate and e.get("perf_ms") is not None else (e.get("samples") or [])
-            rows.row(e["config"])["first"].append({
-                "run": run_index, "status": e["status"], "compile_s": e.get("compile_s"),
-                "check_s": e.get("check_s"), "fidelity": e.get("fidelity"), "aggregate": aggregate,
-                "values": values, "t": e.get("t"),
-            })
+            rows.row(e["config"])["first"].append(
+                {
+                    "run": run_index,
+                    "status": e["status"],
+                    "compile_s": e.get("compile_s"),
+                    "check_s": e.get("check_s"),
+                    "fidelity": e.get("fidelity"),
+                    "aggregate": aggregate,
+                    "values": values,
+                    "t": e.get("t"),
+                }
+            )
             seen[key_of(e["config"])] = list(values) if not aggregate else []
         elif kind == "retime" and e.get("status") == "ok" and e.get("samples"):
             key = key_of(e["config"])
             before = seen.get(key, [])
             samples = e["samples"]
-            new = samples[len(before):] if samples[: len(before)] == before else samples
+            new = samples[len(before) :] if samples[: len(before)] == before else samples
             seen[key] = list(samples)
             if new:
                 rows.row(e["config"])["retime"].append({"run": run_index, "values": new})
@@ -125,8 +139,9 @@ def helion_batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return groups
 
 
-def calibrate(runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]], workers: int,
-              timeout: float) -> dict[str, Any]:
+def calibrate(
+    runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]], workers: int, timeout: float
+) -> dict[str, Any]:
     """Costs a replay charges that the traces measure only indirectly.
 
     * ``window_timing_s``: one first timing in Helion's batch loop (compile
@@ -242,8 +257,13 @@ def _engine_costs(runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]]
             continue  # device-time graphs add calls no trace counts
         rows = Rows()
         add_run(rows, 0, events)
-        samples = [v for row in rows.rows.values() for group in row["first"] + row["retime"]
-                   if not group.get("aggregate") for v in group["values"]]
+        samples = [
+            v
+            for row in rows.rows.values()
+            for group in row["first"] + row["retime"]
+            if not group.get("aggregate")
+            for v in group["values"]
+        ]
         checks += [g["check_s"] for row in rows.rows.values() for g in row["first"] if g.get("check_s") is not None]
         if samples:
             per_call.append(max(0.0, (seconds["timing"] - sum(samples) / 1000.0) / len(samples)))
@@ -251,8 +271,7 @@ def _engine_costs(runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]]
         if timed and "accuracy_check" in seconds and not any(e.get("check_s") for e in events):
             checks.append(seconds["accuracy_check"] / timed)
     # the least: runs that also timed calls no trace counts (a shootout's device-time graphs) read high
-    return {"per_call_s": min(per_call) if per_call else 1e-4,
-            "check_s": statistics.median(checks) if checks else 0.02}
+    return {"per_call_s": min(per_call) if per_call else 1e-4, "check_s": statistics.median(checks) if checks else 0.02}
 
 
 # ----------------------------------------------------------------------------- the dataset
@@ -299,13 +318,22 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
     workers = int(header.get("compile_workers") or DEFAULT_COMPILE_WORKERS)
     timeout = float(header.get("compile_timeout_s") or 60)
     meta = {
-        "kind": "meta", "format": 1, "gpu": gpu, "workload": workload,
+        "kind": "meta",
+        "format": 1,
+        "gpu": gpu,
+        "workload": workload,
         "device": retime.get("device") or header.get("device"),
-        "space": {"flat_spec": header["flat_spec"], "overridden_flat_indices": header["overridden_flat_indices"],
-                  "default_config": header["default_config"], "source": space_source,
-                  "recorded_on": header.get("device"), "versions": header.get("versions")},
-        "compile_workers": workers, "compile_workers_recorded": "compile_workers" in header and space_source
-        == "header of these runs", "compile_timeout_s": timeout,
+        "space": {
+            "flat_spec": header["flat_spec"],
+            "overridden_flat_indices": header["overridden_flat_indices"],
+            "default_config": header["default_config"],
+            "source": space_source,
+            "recorded_on": header.get("device"),
+            "versions": header.get("versions"),
+        },
+        "compile_workers": workers,
+        "compile_workers_recorded": "compile_workers" in header and space_source == "header of these runs",
+        "compile_timeout_s": timeout,
         "helion": (runs[0].get("versions") or {}).get("helion") if runs else None,
         "eager_reference_ms": (retime.get("median_ms") or {}).get("eager reference"),
         "eager_reference_device_ms": (retime.get("graph_median_ms") or {}).get("eager reference"),
@@ -317,9 +345,17 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
 
 
 def _run_entry(path: Path, run: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"file": path.name, "algorithm": run["algorithm"], "label": run_label(run), "seed": run["seed"],
-            "wall_s": run["wall_s"], "finished": run.get("finished", True), "configs_timed": run["configs_timed"],
-            "own_s": own_seconds(run, events), "best_config": run.get("best_config")}
+    return {
+        "file": path.name,
+        "algorithm": run["algorithm"],
+        "label": run_label(run),
+        "seed": run["seed"],
+        "wall_s": run["wall_s"],
+        "finished": run.get("finished", True),
+        "configs_timed": run["configs_timed"],
+        "own_s": own_seconds(run, events),
+        "best_config": run.get("best_config"),
+    }
 
 
 def _attach_retimed(rows: Rows, runs: list[dict[str, Any]], retime: dict[str, Any]) -> None:
@@ -328,8 +364,10 @@ def _attach_retimed(rows: Rows, runs: list[dict[str, Any]], retime: dict[str, An
         label = f"{run_label(run)} seed {run['seed']}"
         if run.get("best_config") and label in retime.get("median_ms", {}):
             row = rows.row(run["best_config"])
-            row["retimed"] = {"do_bench_ms": retime["median_ms"][label],
-                              "device_ms": retime.get("graph_median_ms", {}).get(label)}
+            row["retimed"] = {
+                "do_bench_ms": retime["median_ms"][label],
+                "device_ms": retime.get("graph_median_ms", {}).get(label),
+            }
 
 
 def write(lines: list[dict[str, Any]], path: Path) -> None:
@@ -346,16 +384,22 @@ def main() -> None:
     parser.add_argument("workloads", nargs="+")
     parser.add_argument("--results", type=Path, default=HERE / "results")
     parser.add_argument("--out", type=Path, default=HERE / "data")
-    parser.add_argument("--space-from", type=Path, default=None,
-                        help="a trace whose header holds the flat spec, for runs recorded without one")
+    parser.add_argument(
+        "--space-from",
+        type=Path,
+        default=None,
+        help="a trace whose header holds the flat spec, for runs recorded without one",
+    )
     args = parser.parse_args()
     for workload in args.workloads:
         lines = build(args.results, args.gpu, workload, args.space_from)
         path = args.out / args.gpu / f"{workload}.jsonl.gz"
         write(lines, path)
         meta = lines[0]
-        print(f"{path}: {meta['configs']} configs from {len(meta['runs'])} runs; costs "
-              + ", ".join(f"{k} {v:.4g}" for k, v in meta["costs"].items()))
+        print(
+            f"{path}: {meta['configs']} configs from {len(meta['runs'])} runs; costs "
+            + ", ".join(f"{k} {v:.4g}" for k, v in meta["costs"].items())
+        )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,11 @@ def check(name: str) -> dict[str, object]:
 
     bound = kernel.bind(args)
     gen = bound.config_spec.create_config_generation(overrides=bound.settings.autotune_config_overrides or None)
-    row: dict[str, object] = {"workload": name, "flat_slots": len(gen.flat_spec),
-                              "log10_configs": round(HelionConfigSpace(gen).space.log10_size, 1)}
+    row: dict[str, object] = {
+        "workload": name,
+        "flat_slots": len(gen.flat_spec),
+        "log10_configs": round(HelionConfigSpace(gen).space.log10_size, 1),
+    }
     try:
         fn = bound.compile_config(bound.config_spec.default_config())
         expected, out = reference(*args), fn(*args)

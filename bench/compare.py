@@ -54,8 +54,12 @@ from runlog import run_label  # noqa: E402
 # The main job's five; the seed matmul also gets Helion's two other model-based searches.
 ALGORITHMS = ("PatternSearch", "RandomSearch", "LFBOTreeSearch", "MultiFidelityBayesianSearch", "HybridSearch")
 EXTRA_ALGORITHMS = ("LFBOPatternSearch", "DESurrogateHybrid")
-COLOURS = dict(zip(ALGORITHMS + EXTRA_ALGORITHMS,
-                   ("tab:blue", "tab:gray", "tab:green", "tab:orange", "tab:red", "tab:olive", "tab:purple")))
+COLOURS = dict(
+    zip(
+        ALGORITHMS + EXTRA_ALGORITHMS,
+        ("tab:blue", "tab:gray", "tab:green", "tab:orange", "tab:red", "tab:olive", "tab:purple"),
+    )
+)
 #: A search that has not finished after this long is stopped and recorded as unfinished.
 DEFAULT_TIME_LIMIT_S = 1500.0
 
@@ -96,19 +100,32 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
                 print(f"[reuse] {workload} {stem.name}", flush=True)
                 continue
             print(f"[run] {algorithm} seed {seed} on {workload} ({effort} effort) ...", flush=True)
-            child_args = argparse.Namespace(workload=workload, algorithm=algorithm, seed=seed, effort=effort,
-                                            label=label, result=str(stem.with_suffix(".json")),
-                                            trace=str(stem.with_suffix(".jsonl")))
-            command = [sys.executable, str(HERE / "compare.py"), "run-one",
-                       *(f"--{k}={v}" for k, v in vars(child_args).items()),
-                       *(f"--search-option={option}" for option in args.search_option)]
+            child_args = argparse.Namespace(
+                workload=workload,
+                algorithm=algorithm,
+                seed=seed,
+                effort=effort,
+                label=label,
+                result=str(stem.with_suffix(".json")),
+                trace=str(stem.with_suffix(".jsonl")),
+            )
+            command = [
+                sys.executable,
+                str(HERE / "compare.py"),
+                "run-one",
+                *(f"--{k}={v}" for k, v in vars(child_args).items()),
+                *(f"--search-option={option}" for option in args.search_option),
+            ]
             stem.with_suffix(".json").unlink(missing_ok=True)
             code, seconds = run_child(command, stem.with_suffix(".log"), args.time_limit)
             if code is None:
                 result = run_search.unfinished_result(child_args, args.time_limit)
                 stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-                print(f"      stopped at the {args.time_limit:.0f}s limit: {result['configs_timed']} configs "
-                      f"timed, best so far {result['search_best_ms']} ms", flush=True)
+                print(
+                    f"      stopped at the {args.time_limit:.0f}s limit: {result['configs_timed']} configs "
+                    f"timed, best so far {result['search_best_ms']} ms",
+                    flush=True,
+                )
                 continue
             if code != 0:
                 print(stem.with_suffix(".log").read_text()[-3000:])
@@ -116,9 +133,11 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
                 failed.append(f"{workload} {algorithm} seed {seed}")
                 continue
             result = json.loads(stem.with_suffix(".json").read_text())
-            print(f"      done in {seconds:.0f}s: search wall {result['wall_s']:.1f}s, "
-                  f"{result['configs_timed']} configs timed, search best {result['search_best_ms']:.4f} ms",
-                  flush=True)
+            print(
+                f"      done in {seconds:.0f}s: search wall {result['wall_s']:.1f}s, "
+                f"{result['configs_timed']} configs timed, search best {result['search_best_ms']:.4f} ms",
+                flush=True,
+            )
     return failed
 
 
@@ -149,7 +168,7 @@ def retime(args: argparse.Namespace) -> None:
         fn = bound.compile_config(helion.Config(**run["best_config"]))
         out = fn(*kernel_args)
         accuracy[label] = float((out.float() - expected.float()).abs().max())
-        functions[label] = (lambda fn=fn: fn(*kernel_args))
+        functions[label] = lambda fn=fn: fn(*kernel_args)
     samples: dict[str, list[float]] = {label: [] for label in functions}
     graph_samples: dict[str, list[float]] = {label: [] for label in functions}
     graph_timer = GraphDeviceTimer() if on_gpu else None
@@ -170,13 +189,22 @@ def retime(args: argparse.Namespace) -> None:
             if graph_timer is not None and label not in graph_errors:
                 graph_samples[label].append(graph_timer.measure(label, functions[label]))
     device = torch.cuda.get_device_name() if on_gpu else "cpu"
-    Path(args.output).write_text(json.dumps({
-        "device": device, "rounds": args.rounds, "round_ms": args.round_ms,
-        "median_ms": {label: statistics.median(v) for label, v in samples.items()},
-        "graph_median_ms": {label: statistics.median(v) for label, v in graph_samples.items() if v},
-        "samples_ms": samples, "graph_samples_ms": graph_samples,
-        "graph_errors": graph_errors, "max_abs_error_vs_reference": accuracy,
-    }, indent=2))
+    Path(args.output).write_text(
+        json.dumps(
+            {
+                "device": device,
+                "rounds": args.rounds,
+                "round_ms": args.round_ms,
+                "median_ms": {label: statistics.median(v) for label, v in samples.items()},
+                "graph_median_ms": {label: statistics.median(v) for label, v in graph_samples.items() if v},
+                "samples_ms": samples,
+                "graph_samples_ms": graph_samples,
+                "graph_errors": graph_errors,
+                "max_abs_error_vs_reference": accuracy,
+            },
+            indent=2,
+        )
+    )
 
 
 def retime_all(out_dir: Path, workload: str, processes: int, rounds: int) -> None:
@@ -184,12 +212,30 @@ def retime_all(out_dir: Path, workload: str, processes: int, rounds: int) -> Non
     run_files = sorted(str(p) for p in (out_dir / "runs").glob("*.json"))
     parts = []
     for index in range(processes):
-        print(f"[retime {index + 1}/{processes}] {workload}: {len(run_files)} best configs + eager reference, "
-              f"{rounds} interleaved rounds ...", flush=True)
+        print(
+            f"[retime {index + 1}/{processes}] {workload}: {len(run_files)} best configs + eager reference, "
+            f"{rounds} interleaved rounds ...",
+            flush=True,
+        )
         part = out_dir / f"retime.process{index}.json"
-        subprocess.run([sys.executable, str(HERE / "compare.py"), "retime", "--workload", workload, "--runs",
-                        *run_files, "--output", str(part), "--rounds", str(rounds), "--shuffle-seed", str(index)],
-                       check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                str(HERE / "compare.py"),
+                "retime",
+                "--workload",
+                workload,
+                "--runs",
+                *run_files,
+                "--output",
+                str(part),
+                "--rounds",
+                str(rounds),
+                "--shuffle-seed",
+                str(index),
+            ],
+            check=True,
+        )
         parts.append(json.loads(part.read_text()))
         part.unlink()
     (out_dir / "retime.json").write_text(json.dumps(merge_retimes(parts), indent=1))
@@ -199,8 +245,11 @@ def merge_retimes(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One re-timing summary from several independent processes: per config
     the median of the process medians, and the spread between processes."""
     merged: dict[str, Any] = {
-        "device": parts[0]["device"], "processes": len(parts), "rounds": parts[0]["rounds"],
-        "round_ms": parts[0]["round_ms"], "max_abs_error_vs_reference": parts[0]["max_abs_error_vs_reference"],
+        "device": parts[0]["device"],
+        "processes": len(parts),
+        "rounds": parts[0]["rounds"],
+        "round_ms": parts[0]["round_ms"],
+        "max_abs_error_vs_reference": parts[0]["max_abs_error_vs_reference"],
         "per_process": parts,
     }
     for key in ("median_ms", "graph_median_ms"):
@@ -237,12 +286,17 @@ def summarise(out_dir: Path, workload: str) -> dict[str, Any]:
             for entry in algorithms.values():
                 entry[f"wall_ratio_vs_{name}"] = entry["median_wall_s"] / algorithms[name]["median_wall_s"]
     return {
-        "workload": workload, "device": retimed["device"], "eager_reference_ms": median_ms.get("eager reference"),
+        "workload": workload,
+        "device": retimed["device"],
+        "eager_reference_ms": median_ms.get("eager reference"),
         "eager_reference_device_ms": graph_ms.get("eager reference"),
-        "best_found_ms": best_any, "best_found_device_ms": best_any_device,
+        "best_found_ms": best_any,
+        "best_found_device_ms": best_any_device,
         "retime_processes": retimed.get("processes", 1),
         "retime_max_spread": max((hi / lo - 1 for lo, hi in retimed.get("spread_ms", {}).values()), default=None),
-        "algorithms": algorithms, "runs": runs, "retime": retimed,
+        "algorithms": algorithms,
+        "runs": runs,
+        "retime": retimed,
     }
 
 
@@ -288,16 +342,22 @@ def markdown_table(summary: dict[str, Any]) -> str:
     processes = summary.get("retime_processes", 1)
     spread = summary.get("retime_max_spread")
     has_device_time = any(e.get("median_device_ms") is not None for e in summary["algorithms"].values())
-    device_note = (" Device time: CUDA graph of (L2 flush, kernel) minus a graph of the flushes, no launch overhead."
-                   if has_device_time else " No device time here (it needs CUDA graphs).")
+    device_note = (
+        " Device time: CUDA graph of (L2 flush, kernel) minus a graph of the flushes, no launch overhead."
+        if has_device_time
+        else " No device time here (it needs CUDA graphs)."
+    )
     lines = [
         f"Workload `{summary['workload']}` on {summary['device']}. Best kernel times re-timed side by side "
         f"(Triton do_bench, median of interleaved rounds, in {processes} separate process(es), median of the "
         f"process medians); eager PyTorch reference {ref:.4f} ms.{device_note} "
         "Wall time and kernel times are medians over seeds; a run stopped at its time limit counts with "
         "that limit as its wall time and its best config so far."
-        + (f" One config's do_bench median differed by up to {100 * spread:.1f}% between re-timing processes."
-           if spread is not None and processes > 1 else ""),
+        + (
+            f" One config's do_bench median differed by up to {100 * spread:.1f}% between re-timing processes."
+            if spread is not None and processes > 1
+            else ""
+        ),
         "",
         "| Algorithm | seeds | unfinished | wall time (s) | configs tried | best kernel (ms) | device time (ms) | "
         "speed-up vs PatternSearch | speed-up vs RandomSearch | speed-up vs LFBOTreeSearch | "
@@ -331,17 +391,25 @@ def plot_convergence(out_dir: Path, summary: dict[str, Any]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
     from runlog import read_trace, run_label
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for run in summary["runs"]:
-        points = [p for p in read_trace(out_dir / "runs" / f"{run_label(run)}_seed{run['seed']}.jsonl")
-                  if p.get("event") == "first_timing" and p.get("best_so_far_ms") is not None and p["t"] > 0]
+        points = [
+            p
+            for p in read_trace(out_dir / "runs" / f"{run_label(run)}_seed{run['seed']}.jsonl")
+            if p.get("event") == "first_timing" and p.get("best_so_far_ms") is not None and p["t"] > 0
+        ]
         xs, ys = [p["t"] for p in points], [p["best_so_far_ms"] for p in points]
         if xs:
-            ax.step(xs + [run["wall_s"]], ys + [ys[-1]], where="post", color=COLOURS.get(run["algorithm"]),
-                    alpha=0.8, label=f"{run_label(run)} s{run['seed']}")
+            ax.step(
+                xs + [run["wall_s"]],
+                ys + [ys[-1]],
+                where="post",
+                color=COLOURS.get(run["algorithm"]),
+                alpha=0.8,
+                label=f"{run_label(run)} s{run['seed']}",
+            )
     if summary["eager_reference_ms"]:
         ax.axhline(summary["eager_reference_ms"], color="black", linestyle=":", label="eager reference (re-timed)")
     # the first configs are often 10x off; zoom on where the searches compete
@@ -389,43 +457,83 @@ def _internal_parsers(sub: Any) -> None:
 def parse_args() -> argparse.Namespace:
     from helion_hybrid.workloads import SUITE, WORKLOADS
 
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog=__doc__.split("\n\n", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     _internal_parsers(parser.add_subparsers(dest="command"))
-    parser.add_argument("--workloads", nargs="+", default=None, choices=sorted(WORKLOADS), metavar="WORKLOAD",
-                        help=f"kernels and shapes to tune (default: matmul_1024_fp16 on a GPU, add_pallas "
-                             f"without); one of {', '.join(sorted(WORKLOADS))}")
+    parser.add_argument(
+        "--workloads",
+        nargs="+",
+        default=None,
+        choices=sorted(WORKLOADS),
+        metavar="WORKLOAD",
+        help=f"kernels and shapes to tune (default: matmul_1024_fp16 on a GPU, add_pallas "
+        f"without); one of {', '.join(sorted(WORKLOADS))}",
+    )
     parser.add_argument("--suite", action="store_true", help=f"every GPU suite workload: {', '.join(SUITE)}")
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS + EXTRA_ALGORITHMS)
-    parser.add_argument("--seeds", nargs="+", type=int, default=None,
-                        help="autotune seeds (default: 0; 0-4 with --replay)")
-    parser.add_argument("--replay", default=None, metavar="GPU|DATASET",
-                        help="replay recorded GPU measurements instead of running kernels: a dataset "
-                             "(bench/data/<gpu>/<workload>.jsonl.gz) or a GPU name (h100: its seed matmul); "
-                             "runs on the CPU, see bench/replay_compare.py")
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=None, help="autotune seeds (default: 0; 0-4 with --replay)"
+    )
+    parser.add_argument(
+        "--replay",
+        default=None,
+        metavar="GPU|DATASET",
+        help="replay recorded GPU measurements instead of running kernels: a dataset "
+        "(bench/data/<gpu>/<workload>.jsonl.gz) or a GPU name (h100: its seed matmul); "
+        "runs on the CPU, see bench/replay_compare.py",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="replayed runs at once (--replay only)")
-    parser.add_argument("--effort", default=None, choices=("quick", "full"),
-                        help="autotune effort (default: full on a GPU, quick on the CPU)")
+    parser.add_argument(
+        "--effort",
+        default=None,
+        choices=("quick", "full"),
+        help="autotune effort (default: full on a GPU, quick on the CPU)",
+    )
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results root")
     parser.add_argument("--gpu", default=None, help="results folder name for the device (default: detected)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep stored runs (anchors) instead of re-running them; they are always re-timed")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep stored runs (anchors) instead of re-running them; they are always re-timed",
+    )
     parser.add_argument("--skip-retime", action="store_true", help="only run searches (e.g. long anchors)")
-    parser.add_argument("--search-option", action="append", default=[], metavar="NAME=VALUE",
-                        help="constructor keyword for the searches (JSON value), e.g. shootout_candidates=1; "
-                             "repeatable; recorded in each run's kwargs")
-    parser.add_argument("--label", default=None,
-                        help="store and report the runs under this name instead of the algorithm's (an ablation, "
-                             "e.g. --label HybridSearch-sync --search-option pipelined=false); one algorithm only")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rebuild results.json, table.md and the plot from stored runs and re-timing")
+    parser.add_argument(
+        "--search-option",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="constructor keyword for the searches (JSON value), e.g. shootout_candidates=1; "
+        "repeatable; recorded in each run's kwargs",
+    )
+    parser.add_argument(
+        "--label",
+        default=None,
+        help="store and report the runs under this name instead of the algorithm's (an ablation, "
+        "e.g. --label HybridSearch-sync --search-option pipelined=false); one algorithm only",
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild results.json, table.md and the plot from stored runs and re-timing",
+    )
     parser.add_argument("--rounds", type=int, default=40, help="interleaved re-timing rounds per process")
-    parser.add_argument("--retime-processes", type=int, default=None,
-                        help="independent re-timing processes, their medians combined and the spread reported "
-                             "(default: 3 on a GPU, 1 on the CPU)")
-    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S,
-                        help="seconds a search may run before it is stopped and recorded as unfinished "
-                             f"(default {DEFAULT_TIME_LIMIT_S:.0f})")
+    parser.add_argument(
+        "--retime-processes",
+        type=int,
+        default=None,
+        help="independent re-timing processes, their medians combined and the spread reported "
+        "(default: 3 on a GPU, 1 on the CPU)",
+    )
+    parser.add_argument(
+        "--time-limit",
+        type=float,
+        default=DEFAULT_TIME_LIMIT_S,
+        help="seconds a search may run before it is stopped and recorded as unfinished "
+        f"(default {DEFAULT_TIME_LIMIT_S:.0f})",
+    )
     args = parser.parse_args()
     if args.command is None:
         _check_args(parser, args)
@@ -445,8 +553,7 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
     on_cpu = args.device == "cpu"
     if args.suite and args.workloads:
         parser.error("give --suite or --workloads, not both")
-    args.workloads = list(SUITE) if args.suite else args.workloads or [
-        "add_pallas" if on_cpu else "matmul_1024_fp16"]
+    args.workloads = list(SUITE) if args.suite else args.workloads or ["add_pallas" if on_cpu else "matmul_1024_fp16"]
     needs_gpu = [w for w in args.workloads if WORKLOADS[w].needs_gpu]
     if needs_gpu and on_cpu:
         parser.error(f"{', '.join(needs_gpu)} need(s) a GPU; without one use add_pallas or matmul_pallas")

@@ -57,8 +57,9 @@ def _cached(path: str) -> Any:
     return _DATASETS[path]
 
 
-def run_all(dataset: Path, algorithms: list[str], seeds: list[int], effort: str, out_dir: Path,
-            jobs: int) -> list[dict[str, Any]]:
+def run_all(
+    dataset: Path, algorithms: list[str], seeds: list[int], effort: str, out_dir: Path, jobs: int
+) -> list[dict[str, Any]]:
     """Every (algorithm, seed), ``jobs`` at a time; progress on stdout."""
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     for old in (out_dir / "runs").glob("*.json*"):
@@ -67,16 +68,20 @@ def run_all(dataset: Path, algorithms: list[str], seeds: list[int], effort: str,
     started = time.perf_counter()
     results = []
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(replay_one, str(dataset), a, s, effort, str(out_dir / "runs" / f"{a}_seed{s}")): (a, s)
-                   for a, s in tasks}
+        futures = {
+            pool.submit(replay_one, str(dataset), a, s, effort, str(out_dir / "runs" / f"{a}_seed{s}")): (a, s)
+            for a, s in tasks
+        }
         for future in concurrent.futures.as_completed(futures):
             result = future.result()
             replay = result["replay"]
-            print(f"[replay {len(results) + 1}/{len(tasks)}, {time.perf_counter() - started:.0f}s] "
-                  f"{result['algorithm']} seed {result['seed']}: wall {result['wall_s']:.1f}s simulated, "
-                  f"{result['configs_timed']} configs, answer {replay['best_reference_ms']:.4f} ms, surrogate "
-                  f"answered {100 * replay['surrogate_share']:.0f}%{' (FLAGGED)' if replay['flagged'] else ''}",
-                  flush=True)
+            print(
+                f"[replay {len(results) + 1}/{len(tasks)}, {time.perf_counter() - started:.0f}s] "
+                f"{result['algorithm']} seed {result['seed']}: wall {result['wall_s']:.1f}s simulated, "
+                f"{result['configs_timed']} configs, answer {replay['best_reference_ms']:.4f} ms, surrogate "
+                f"answered {100 * replay['surrogate_share']:.0f}%{' (FLAGGED)' if replay['flagged'] else ''}",
+                flush=True,
+            )
             results.append(result)
     return results
 
@@ -88,26 +93,42 @@ def write_retime(out_dir: Path, dataset: Any, results: list[dict[str, Any]]) -> 
     from runlog import run_label
 
     median = {f"{run_label(r)} seed {r['seed']}": r["replay"]["best_reference_ms"] for r in results}
-    device = {f"{run_label(r)} seed {r['seed']}": r["replay"]["best_device_ms"] for r in results
-              if r["replay"]["best_device_ms"] is not None}
+    device = {
+        f"{run_label(r)} seed {r['seed']}": r["replay"]["best_device_ms"]
+        for r in results
+        if r["replay"]["best_device_ms"] is not None
+    }
     eager = dataset.meta.get("eager_reference_ms")
     ratio = _in_search_per_side_by_side(dataset)
     if eager is not None and ratio is not None:
         median["eager reference"] = eager * ratio
     meta = dataset.meta
-    (out_dir / "retime.json").write_text(json.dumps({
-        "device": f"a replay of {meta['device']} ({meta['gpu']}/{meta['workload']}, {meta['configs']} configs)",
-        "processes": 1, "rounds": 0, "round_ms": 0, "max_abs_error_vs_reference": {},
-        "median_ms": median, "graph_median_ms": device, "spread_ms": {},
-        "note": "kernel times are dataset figures (in-search units), not a re-timing",
-    }, indent=1))
+    (out_dir / "retime.json").write_text(
+        json.dumps(
+            {
+                "device": f"a replay of {meta['device']} ({meta['gpu']}/{meta['workload']}, {meta['configs']} configs)",
+                "processes": 1,
+                "rounds": 0,
+                "round_ms": 0,
+                "max_abs_error_vs_reference": {},
+                "median_ms": median,
+                "graph_median_ms": device,
+                "spread_ms": {},
+                "note": "kernel times are dataset figures (in-search units), not a re-timing",
+            },
+            indent=1,
+        )
+    )
 
 
 def _in_search_per_side_by_side(dataset: Any) -> float | None:
     """In-search centre over side-by-side re-timing, for the configs that
     were runs' answers (both measured)."""
-    ratios = [c / m.retimed["do_bench_ms"] for m in dataset.rows.values()
-              if m.retimed and m.retimed.get("do_bench_ms") and (c := dataset.centre(m))]
+    ratios = [
+        c / m.retimed["do_bench_ms"]
+        for m in dataset.rows.values()
+        if m.retimed and m.retimed.get("do_bench_ms") and (c := dataset.centre(m))
+    ]
     return statistics.median(ratios) if ratios else None
 
 
@@ -117,21 +138,32 @@ def replay_table(summary: dict[str, Any], table: str, results: list[dict[str, An
     from helion_hybrid.replay import SURROGATE_FLAG_SHARE
 
     lines = table.splitlines()
-    lines[0] = (f"Workload `{summary['workload']}`: {summary['device']}. Wall time is simulated (recorded compile, "
-                "timing and code generation seconds on the GPU host's compile workers, plus the search's own "
-                "seconds as they ran here); kernel times are each answer's figure in the dataset (in-search "
-                "units; the eager reference converted to them). Medians over seeds.")
-    lines += ["", "| Algorithm | surrogate answered (median, max) | flagged runs | "
-              "seconds to within 2% / 5% of the dataset's best (median; - never) |", "|---|---|---|---|"]
+    lines[0] = (
+        f"Workload `{summary['workload']}`: {summary['device']}. Wall time is simulated (recorded compile, "
+        "timing and code generation seconds on the GPU host's compile workers, plus the search's own "
+        "seconds as they ran here); kernel times are each answer's figure in the dataset (in-search "
+        "units; the eager reference converted to them). Medians over seeds."
+    )
+    lines += [
+        "",
+        "| Algorithm | surrogate answered (median, max) | flagged runs | "
+        "seconds to within 2% / 5% of the dataset's best (median; - never) |",
+        "|---|---|---|---|",
+    ]
     for algorithm in summary["algorithms"]:
         runs = [r for r in results if r["algorithm"] == algorithm]
         shares = [r["replay"]["surrogate_share"] for r in runs]
         flagged = sum(r["replay"]["flagged"] for r in runs)
         reach = [_median_or_none([r["replay"]["seconds_to_within"][g] for r in runs]) for g in ("0.02", "0.05")]
-        lines.append(f"| {algorithm} | {100 * statistics.median(shares):.0f}%, {100 * max(shares):.0f}% | "
-                     f"{flagged}/{len(runs)} | " + " / ".join("-" if v is None else f"{v:.1f}" for v in reach) + " |")
-    lines += ["", f"A run is flagged when the surrogate answered more than {100 * SURROGATE_FLAG_SHARE:.0f}% of its "
-              "evaluations (configs the GPU never measured: the nearest recorded configs answer for them)."]
+        lines.append(
+            f"| {algorithm} | {100 * statistics.median(shares):.0f}%, {100 * max(shares):.0f}% | "
+            f"{flagged}/{len(runs)} | " + " / ".join("-" if v is None else f"{v:.1f}" for v in reach) + " |"
+        )
+    lines += [
+        "",
+        f"A run is flagged when the surrogate answered more than {100 * SURROGATE_FLAG_SHARE:.0f}% of its "
+        "evaluations (configs the GPU never measured: the nearest recorded configs answer for them).",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -157,5 +189,8 @@ def main(args: Any) -> None:
     (out_dir / "table.md").write_text(replay_table(summary, (out_dir / "table.md").read_text(), results))
     print()
     print((out_dir / "table.md").read_text())
-    print(f"results in {out_dir}/ (results.json, table.md, convergence.png, runs/); "
-          f"{time.perf_counter() - started:.0f}s in all", flush=True)
+    print(
+        f"results in {out_dir}/ (results.json, table.md, convergence.png, runs/); "
+        f"{time.perf_counter() - started:.0f}s in all",
+        flush=True,
+    )

@@ -13,8 +13,9 @@ import math
 import os
 import random
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from runlog import config_dict, jsonable, read_trace, trace_summary
 
@@ -40,8 +41,12 @@ class Recorder:
 
     def emit(self, event: dict[str, Any]) -> None:
         perf = event.get("perf_ms")
-        if event.get("event") == "first_timing" and event.get("status") in ("ok", "deduplicated") \
-                and perf is not None and math.isfinite(perf):
+        if (
+            event.get("event") == "first_timing"
+            and event.get("status") in ("ok", "deduplicated")
+            and perf is not None
+            and math.isfinite(perf)
+        ):
             self.best_ms = min(self.best_ms, perf)
         event["best_so_far_ms"] = self.best_ms
         self.stream.write(json.dumps(jsonable(event)) + "\n")
@@ -70,24 +75,35 @@ class Recorder:
         self.emit({"event": "batch", "t": t_end, "t_start": t_start, "t_end": t_end, "configs": len(results)})
         for r in results:
             done = getattr(r, "completed_at", None)
-            self.emit({
-                "event": "first_timing",
-                "t": done - self.origin if done else t_end,
-                "config": config_dict(r.config),
-                "status": r.status,
-                "perf_ms": r.perf,
-                "compile_s": r.compile_time,
-                "fidelity": "50 ms window",  # Helion's own timer reports only this aggregate
-                "samples": None,
-            })
+            self.emit(
+                {
+                    "event": "first_timing",
+                    "t": done - self.origin if done else t_end,
+                    "config": config_dict(r.config),
+                    "status": r.status,
+                    "perf_ms": r.perf,
+                    "compile_s": r.compile_time,
+                    "fidelity": "50 ms window",  # Helion's own timer reports only this aggregate
+                    "samples": None,
+                }
+            )
         return results
 
     def _on_rebenchmark(self, original: Callable[..., Any], search: Any, members: Any, *a: Any, **kw: Any) -> Any:
         t_start = self.now()
         out = original(search, members, *a, **kw)
         for m in members:
-            self.emit({"event": "rebenchmark", "t": self.now(), "t_start": t_start, "config": config_dict(m.config),
-                       "status": m.status, "perf_ms": m.perf, "fidelity": "rebenchmark"})
+            self.emit(
+                {
+                    "event": "rebenchmark",
+                    "t": self.now(),
+                    "t_start": t_start,
+                    "config": config_dict(m.config),
+                    "status": m.status,
+                    "perf_ms": m.perf,
+                    "fidelity": "rebenchmark",
+                }
+            )
         return out
 
 
@@ -124,8 +140,10 @@ def describe_fragment(fragment: Any) -> Any:
     fields = getattr(fragment, "__dict__", None)
     if fields is None:
         return jsonable(fragment)
-    return {"kind": type(fragment).__name__, **{k: describe_fragment(v) for k, v in fields.items()
-                                                  if not k.startswith("_")}}
+    return {
+        "kind": type(fragment).__name__,
+        **{k: describe_fragment(v) for k, v in fields.items() if not k.startswith("_")},
+    }
 
 
 def versions() -> dict[str, str]:
@@ -146,14 +164,19 @@ def search_kwargs(cls: type, bound: Any, effort: str, options: list[str]) -> dic
     from helion.autotuner.effort_profile import get_effort_profile
 
     parameters = inspect.signature(cls.__init__).parameters
-    kwargs = {k: v for k, v in cls.get_kwargs_from_profile(get_effort_profile(effort), bound.settings).items()
-              if k in parameters}
+    kwargs = {
+        k: v
+        for k, v in cls.get_kwargs_from_profile(get_effort_profile(effort), bound.settings).items()
+        if k in parameters
+    }
     for option in options:
         name, _, text = option.partition("=")
         if name not in parameters or not text:
             valid = ", ".join(sorted(set(parameters) - {"self", "kernel", "args"}))
-            raise SystemExit(f"--search-option {option!r}: {cls.__name__} takes no option {name!r} "
-                             f"(or no value was given); it takes: {valid}")
+            raise SystemExit(
+                f"--search-option {option!r}: {cls.__name__} takes no option {name!r} "
+                f"(or no value was given); it takes: {valid}"
+            )
         try:
             kwargs[name] = json.loads(text)
         except json.JSONDecodeError:
@@ -191,9 +214,16 @@ def run(args: argparse.Namespace) -> None:
         wall = recorder.now()
     options = getattr(search, "options", None)
     result = {
-        "workload": args.workload, "algorithm": args.algorithm, "label": args.label, "seed": args.seed,
-        "effort": args.effort, "kwargs": kwargs,
-        "options": dataclasses.asdict(options) if dataclasses.is_dataclass(options) else None, "finished": True, "wall_s": wall, "best_config": config_dict(config),
+        "workload": args.workload,
+        "algorithm": args.algorithm,
+        "label": args.label,
+        "seed": args.seed,
+        "effort": args.effort,
+        "kwargs": kwargs,
+        "options": dataclasses.asdict(options) if dataclasses.is_dataclass(options) else None,
+        "finished": True,
+        "wall_s": wall,
+        "best_config": config_dict(config),
         **trace_summary(read_trace(Path(args.trace))),
         "helion_metrics": helion_metrics(search),
         "counters": search.counters_dict() if hasattr(search, "counters_dict") else None,
@@ -230,7 +260,14 @@ def unfinished_result(args: argparse.Namespace, time_limit: float) -> dict[str, 
     with the best config it had timed as its answer."""
     summary = trace_summary(read_trace(Path(args.trace)))
     return {
-        "workload": args.workload, "algorithm": args.algorithm, "label": args.label, "seed": args.seed,
-        "effort": args.effort, "finished": False, "time_limit_s": time_limit, "wall_s": time_limit,
-        "best_config": summary["search_best_config"], **summary,
+        "workload": args.workload,
+        "algorithm": args.algorithm,
+        "label": args.label,
+        "seed": args.seed,
+        "effort": args.effort,
+        "finished": False,
+        "time_limit_s": time_limit,
+        "wall_s": time_limit,
+        "best_config": summary["search_best_config"],
+        **summary,
     }

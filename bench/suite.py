@@ -52,11 +52,15 @@ def workload_rows(out_dir: Path, workload: str) -> dict[str, Any] | None:
     for run in runs:
         algorithms.setdefault(run_label(run), []).append(run)
     return {
-        "workload": workload, "retimed": False,
+        "workload": workload,
+        "retimed": False,
         "algorithms": {
-            a: {"seeds": [r["seed"] for r in rs], "unfinished": sum(not r.get("finished", True) for r in rs),
+            a: {
+                "seeds": [r["seed"] for r in rs],
+                "unfinished": sum(not r.get("finished", True) for r in rs),
                 "median_wall_s": statistics.median(r["wall_s"] for r in rs),
-                "median_configs_timed": statistics.median(r["configs_timed"] for r in rs)}
+                "median_configs_timed": statistics.median(r["configs_timed"] for r in rs),
+            }
             for a, rs in algorithms.items()
         },
     }
@@ -93,21 +97,31 @@ def build(results: Path, preferred: str = "HybridSearch") -> dict[str, Any]:
         hybrid, reference = algorithms.get(label) if label else None, algorithms.get(REFERENCE)
         pattern = algorithms.get("PatternSearch")
         row = {
-            "workload": workload, "retimed": summary["retimed"], "hybrid_label": label,
+            "workload": workload,
+            "retimed": summary["retimed"],
+            "hybrid_label": label,
             "hybrid_seeds": len(hybrid["seeds"]) if hybrid else 0,
             "hybrid_wall_s": hybrid["median_wall_s"] if hybrid else None,
             "reference_wall_s": reference["median_wall_s"] if reference else None,
             "reference_unfinished": reference["unfinished"] if reference else None,
             "speedup_vs_reference": reference["median_wall_s"] / hybrid["median_wall_s"]
-            if hybrid and reference else None,
+            if hybrid and reference
+            else None,
             "speedup_vs_pattern": pattern["median_wall_s"] / hybrid["median_wall_s"] if hybrid and pattern else None,
-            "gaps": {a: {"device": e.get("device_gap_vs_best_found"), "do_bench": e.get("quality_gap_vs_best_found"),
-                         "configs": e["median_configs_timed"], "wall_s": e["median_wall_s"]}
-                     for a, e in algorithms.items()},
+            "gaps": {
+                a: {
+                    "device": e.get("device_gap_vs_best_found"),
+                    "do_bench": e.get("quality_gap_vs_best_found"),
+                    "configs": e["median_configs_timed"],
+                    "wall_s": e["median_wall_s"],
+                }
+                for a, e in algorithms.items()
+            },
         }
         table.append(row)
     return {
-        "results": str(results), "workloads": table,
+        "results": str(results),
+        "workloads": table,
         "geomean_hybrid_wall_s": geomean([r["hybrid_wall_s"] for r in table]),
         "geomean_speedup_vs_reference": geomean([r["speedup_vs_reference"] for r in table]),
         "geomean_speedup_vs_pattern": geomean([r["speedup_vs_pattern"] for r in table]),
@@ -123,8 +137,11 @@ def markdown(suite: dict[str, Any]) -> str:
     ]
     for r in suite["workloads"]:
         h, lf = r["gaps"].get(r["hybrid_label"], {}), r["gaps"].get(REFERENCE, {})
-        reference = "-" if r["reference_wall_s"] is None else f"{r['reference_wall_s']:.1f}" + (
-            " (unfinished)" if r["reference_unfinished"] else "")
+        reference = (
+            "-"
+            if r["reference_wall_s"] is None
+            else f"{r['reference_wall_s']:.1f}" + (" (unfinished)" if r["reference_unfinished"] else "")
+        )
         hybrid_wall = "-" if r["hybrid_wall_s"] is None else f"{r['hybrid_wall_s']:.1f}"
         lines.append(
             f"| {r['workload']} | {r['hybrid_label'] or '-'}, {r['hybrid_seeds']} | {hybrid_wall} | {reference} | "
@@ -134,8 +151,10 @@ def markdown(suite: dict[str, Any]) -> str:
             f"{'yes' if r['retimed'] else 'not yet'} |"
         )
     g = suite
-    lines.append(f"| **geometric mean** | | **{g['geomean_hybrid_wall_s'] or math.nan:.1f}** | | "
-                 f"**{_x(g['geomean_speedup_vs_reference'])}** | {_x(g['geomean_speedup_vs_pattern'])} | | | | |")
+    lines.append(
+        f"| **geometric mean** | | **{g['geomean_hybrid_wall_s'] or math.nan:.1f}** | | "
+        f"**{_x(g['geomean_speedup_vs_reference'])}** | {_x(g['geomean_speedup_vs_pattern'])} | | | | |"
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -170,9 +189,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--gpu", default="h200", help="results folder of the device (default h200)")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="results root")
-    parser.add_argument("--hybrid", default="HybridSearch",
-                        help="label of the HybridSearch runs to report (default HybridSearch; where a workload has "
-                             "none, its first stored HybridSearch* label)")
+    parser.add_argument(
+        "--hybrid",
+        default="HybridSearch",
+        help="label of the HybridSearch runs to report (default HybridSearch; where a workload has "
+        "none, its first stored HybridSearch* label)",
+    )
     args = parser.parse_args()
     results = args.out / args.gpu
     suite = build(results, args.hybrid)

@@ -16,7 +16,8 @@ import multiprocessing as mp
 import os
 import signal
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from helion_hybrid.evaluation import Observation, SimulatedClock, WallClock
 from helion_hybrid.timing import TimingRecord
@@ -46,8 +47,9 @@ class ScriptedBackend(_NoDeviceTime):
         timing_cost_s: simulated seconds one timed repetition costs.
     """
 
-    def __init__(self, compile_seconds: Callable[[Any], float], timing_ms: Callable[[Any], float],
-                 timing_cost_s: float = 0.001) -> None:
+    def __init__(
+        self, compile_seconds: Callable[[Any], float], timing_ms: Callable[[Any], float], timing_cost_s: float = 0.001
+    ) -> None:
         self.clock = SimulatedClock()
         self.compile_seconds = compile_seconds
         self.timing_ms = timing_ms
@@ -104,8 +106,12 @@ class ProcessBackend(_NoDeviceTime):
     """Each compile is a real (forked) process sleeping for the scripted
     seconds (inf: forever; negative: then it crashes)."""
 
-    def __init__(self, compile_seconds: Callable[[Any], float], timing_ms: Callable[[Any], float],
-                 interrupt_at: int | None = None) -> None:
+    def __init__(
+        self,
+        compile_seconds: Callable[[Any], float],
+        timing_ms: Callable[[Any], float],
+        interrupt_at: int | None = None,
+    ) -> None:
         self.clock = WallClock()
         self.compile_seconds = compile_seconds
         self.timing_ms = timing_ms

@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 
 import torch
 
 import helion_hybrid
-
 from helion_hybrid.kernels import add, matmul, softmax  # noqa: E402  (after HELION_BACKEND is set by the caller)
 
 

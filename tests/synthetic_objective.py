@@ -12,7 +12,8 @@ search, ours and Helion's, is timed the same way.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from helion.autotuner import BooleanFragment, EnumFragment, IntegerFragment, PowerOfTwoFragment
 
@@ -27,8 +28,14 @@ TUNABLES = {
     "flag": BooleanFragment(),
 }
 OPTIMUM = {
-    "block_m": 64, "block_n": 128, "block_k": 64, "warps": 4, "stages": 5,
-    "order": "nm", "pid": "persistent_interleaved", "flag": True,
+    "block_m": 64,
+    "block_n": 128,
+    "block_k": 64,
+    "warps": 4,
+    "stages": 5,
+    "order": "nm",
+    "pid": "persistent_interleaved",
+    "flag": True,
 }
 
 

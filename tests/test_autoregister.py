@@ -34,11 +34,14 @@ def _report(first: str, opt_out: bool = False) -> dict:
         env["HELION_HYBRID_NO_AUTOREGISTER"] = "1"
     run = subprocess.run(
         [sys.executable, "-W", "error::RuntimeWarning", "-c", first + "\n" + REPORT],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-4000:]
-    line = next(l for l in run.stdout.splitlines() if l.startswith("REPORT "))
-    return json.loads(line[len("REPORT "):])
+    line = next(line for line in run.stdout.splitlines() if line.startswith("REPORT "))
+    return json.loads(line[len("REPORT ") :])
 
 
 BOTH = ["HybridSearch", "MultiFidelityBayesianSearch"]

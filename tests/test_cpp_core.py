@@ -26,16 +26,21 @@ def test_cpp_unit_tests_under_sanitizers(tmp_path_factory):
     cmake = _tool("cmake")
     build = Path(os.environ.get("HH_SANITIZER_BUILD_DIR", ROOT / "build" / "sanitize"))
     configure = [
-        cmake, "-S", str(ROOT), "-B", str(build),
-        "-DHH_BUILD_EXTENSION=OFF", "-DHH_BUILD_TESTS=ON", "-DHH_SANITIZE=ON",
-        "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DPython_EXECUTABLE={sys.executable}",
+        cmake,
+        "-S",
+        str(ROOT),
+        "-B",
+        str(build),
+        "-DHH_BUILD_EXTENSION=OFF",
+        "-DHH_BUILD_TESTS=ON",
+        "-DHH_SANITIZE=ON",
+        "-DCMAKE_BUILD_TYPE=RelWithDebInfo",
+        f"-DPython_EXECUTABLE={sys.executable}",
     ]
     if shutil.which("ninja"):
         configure += ["-G", "Ninja"]
     subprocess.run(configure, check=True, capture_output=True, text=True)
-    build_run = subprocess.run(
-        [cmake, "--build", str(build), "--parallel", "2"], capture_output=True, text=True
-    )
+    build_run = subprocess.run([cmake, "--build", str(build), "--parallel", "2"], capture_output=True, text=True)
     assert build_run.returncode == 0, build_run.stdout[-4000:] + build_run.stderr[-4000:]
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0:abort_on_error=1", UBSAN_OPTIONS="print_stacktrace=1")
     run = subprocess.run(

@@ -91,8 +91,9 @@ def test_overflowing_update_raises_instead_of_nan():
 
 def test_tiny_fixed_lengthscales_raise_at_fit():
     X, y = _data(dim=5)
-    fixed = hh.Hyperparameters(lengthscales=(1e-300,) * 5, signal_variance=1.0, noise_variance=1e-2,
-                               noise_floor=1e-6, mean=0.0)
+    fixed = hh.Hyperparameters(
+        lengthscales=(1e-300,) * 5, signal_variance=1.0, noise_variance=1e-2, noise_floor=1e-6, mean=0.0
+    )
     gp = hh.GaussianProcess(hyperparameters=fixed)
     with pytest.raises(ValueError, match="lengthscales too short"):
         gp.fit(X, y)
@@ -224,8 +225,12 @@ def _space_and_model() -> tuple[hh.DiscreteSpace, hh.GaussianProcess]:
         (lambda: _small_space().sample(2.7), TypeError),
         (lambda: _small_space().sample(-1), ValueError),
         (lambda: _small_space().features([[0.5, 0, 0]]), TypeError),
-        (lambda: hh.Hyperparameters(lengthscales="12345", signal_variance=1.0, noise_variance=0.1,
-                                    noise_floor=0.0, mean=0.0), TypeError),
+        (
+            lambda: hh.Hyperparameters(
+                lengthscales="12345", signal_variance=1.0, noise_variance=0.1, noise_floor=0.0, mean=0.0
+            ),
+            TypeError,
+        ),
         (lambda: hh.Hyperparameters((1.0,), "1.0", 0.1, 0.0, 0.0), TypeError),
         (lambda: hh.Hyperparameters((True,), 1.0, 0.1, 0.0, 0.0), TypeError),
         (lambda: hh.Categorical(2.0), TypeError),
@@ -291,6 +296,7 @@ def test_gp_shared_between_threads_is_safe():
                     fn()
             except BaseException as e:  # noqa: BLE001 - reported below
                 errors.append(e)
+
         return run
 
     def writer() -> None:

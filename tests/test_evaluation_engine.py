@@ -15,8 +15,9 @@ from helion_hybrid.evaluation import EvaluationEngine, SimulatedClock, Straggler
 
 
 def _engine(backend, workers=4, **policy):
-    engine = EvaluationEngine(backend, workers=workers,
-                              stragglers=StragglerPolicy(**{"floor_s": 1.0, "ceiling_s": 60.0, **policy}))
+    engine = EvaluationEngine(
+        backend, workers=workers, stragglers=StragglerPolicy(**{"floor_s": 1.0, "ceiling_s": 60.0, **policy})
+    )
     backend.engine = engine
     return engine
 
@@ -151,7 +152,13 @@ def test_no_compile_process_outlives_the_engine():
     _run(engine)
     engine.close()
     assert {c: o.status for c, o in engine.observations.items()} == {
-        0: "ok", 1: "timeout", 2: "error", 3: "ok", 4: "timeout", 5: "ok"}
+        0: "ok",
+        1: "timeout",
+        2: "error",
+        3: "ok",
+        4: "timeout",
+        5: "ok",
+    }
     assert backend.alive() == []
 
 

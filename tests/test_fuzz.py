@@ -50,9 +50,7 @@ def test_fit_valid_data_never_nan(X, data):
 
 @settings(max_examples=150, deadline=None)
 @given(
-    arr=hnp.arrays(
-        st.sampled_from([np.float64, np.float32, np.int64, np.int32, np.bool_]), shapes, elements=None
-    ),
+    arr=hnp.arrays(st.sampled_from([np.float64, np.float32, np.int64, np.int32, np.bool_]), shapes, elements=None),
     dim=st.integers(1, 4),
 )
 def test_raw_core_calls_reject_bad_shapes(arr, dim):
@@ -77,7 +75,9 @@ def test_raw_core_calls_reject_bad_shapes(arr, dim):
     seed=st.integers(0, 2**63),
 )
 def test_space_calls_with_arbitrary_points(levels, points, seed):
-    space = hh.DiscreteSpace([hh.Categorical(k) if i % 2 else hh.Ordinal(tuple(range(k))) for i, k in enumerate(levels)])
+    space = hh.DiscreteSpace(
+        [hh.Categorical(k) if i % 2 else hh.Ordinal(tuple(range(k))) for i, k in enumerate(levels)]
+    )
     sample = space.sample(5, seed=seed)
     assert np.all(sample >= 0)
     for call in (lambda: space.features(points), lambda: space.neighbours(points), lambda: space.validate(points)):
@@ -102,8 +102,14 @@ def test_maximiser_arguments(batch, pool, starts, best, kind, seed):
     gp = hh.GaussianProcess(restarts=0).fit(space.features(pts), np.arange(6.0))
     try:
         options = _core.AcquisitionOptions(
-            kind=kind, best=best, batch_size=batch, pool_size=pool, local_starts=starts, local_max_steps=5,
-            seed=seed, threads=1,
+            kind=kind,
+            best=best,
+            batch_size=batch,
+            pool_size=pool,
+            local_starts=starts,
+            local_max_steps=5,
+            seed=seed,
+            threads=1,
         )
         result = _core.maximize_acquisition(space.core, gp.core, None, None, options, None, None)
     except CLEAN_ERRORS:

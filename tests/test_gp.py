@@ -57,9 +57,7 @@ def test_predict_in_many_chunks_matches_numpy(rng):
     hp = _hyperparameters(dim, rng)
     gp = hh.GaussianProcess(hyperparameters=hp, threads=2).fit(X, y)
     Xc = rng.uniform(size=(m, dim))
-    K = matern52(X, X, np.array(hp.lengthscales), hp.signal_variance) + np.eye(n) * (
-        hp.noise_variance + hp.noise_floor
-    )
+    K = matern52(X, X, np.array(hp.lengthscales), hp.signal_variance) + np.eye(n) * (hp.noise_variance + hp.noise_floor)
     Ks = matern52(Xc, X, np.array(hp.lengthscales), hp.signal_variance)
     ref_mean = hp.mean + Ks @ np.linalg.solve(K, y - hp.mean)
     ref_var = hp.signal_variance - np.einsum("ij,ji->i", Ks, np.linalg.solve(K, Ks.T))

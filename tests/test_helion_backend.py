@@ -55,8 +55,9 @@ def test_helion_precompile_futures_finish_fail_and_are_killed():
     seconds = {0: 0.05, 1: math.inf, 2: -1, 3: 0.05, 4: 0.05, 5: 0.05}
     provider = _Provider(seconds)
     backend = HelionBackend(provider, log=types.SimpleNamespace(debug=lambda *a: None))
-    engine = EvaluationEngine(backend, workers=3,
-                              stragglers=StragglerPolicy(floor_s=0.5, factor=2.0, ceiling_s=60, min_samples=2))
+    engine = EvaluationEngine(
+        backend, workers=3, stragglers=StragglerPolicy(floor_s=0.5, factor=2.0, ceiling_s=60, min_samples=2)
+    )
     engine.submit([(c, None, np.zeros(1, dtype=np.int32)) for c in seconds], 5, "test")
     start = time.perf_counter()
     while engine.in_flight:

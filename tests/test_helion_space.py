@@ -18,9 +18,7 @@ KERNELS = bound_cpu_kernels()
 
 
 def _config_gen(bound):
-    return bound.config_spec.create_config_generation(
-        overrides=bound.settings.autotune_config_overrides or None
-    )
+    return bound.config_spec.create_config_generation(overrides=bound.settings.autotune_config_overrides or None)
 
 
 @pytest.fixture(params=sorted(KERNELS))

@@ -24,8 +24,10 @@ H100 = DATA / "h100" / "matmul_1024_fp16.jsonl.gz"
 
 # ----------------------------------------------------------------------------- the GPU's space
 #: Datasets whose space the CPU does not rebuild yet (check_space refuses to replay them).
-NOT_REBUILT = {name: "helion 1.5.1 on the CPU builds 16 flat slots, the H200 recorded 15" for name in (
-    "h200/cross_entropy_32k_bf16", "h200/softmax_4096_fp16")}
+NOT_REBUILT = {
+    name: "helion 1.5.1 on the CPU builds 16 flat slots, the H200 recorded 15"
+    for name in ("h200/cross_entropy_32k_bf16", "h200/softmax_4096_fp16")
+}
 
 
 def _dataset_param(path: Path) -> Any:
@@ -70,23 +72,63 @@ def tiny_dataset(compile_s: dict[int, float | None], status: dict[int, str] | No
     rows = []
     for i, seconds in compile_s.items():
         value = 0.01 * (i + 1)
-        rows.append({"config": {"x": i}, "retime": [], "rebenchmark": [], "device_ms": [], "retimed": None,
-                     "first": [{"status": status.get(i, "ok"), "compile_s": seconds, "check_s": 0.01,
-                                "fidelity": "50 ms window", "aggregate": True, "values": [value]},
-                               {"status": status.get(i, "ok"), "compile_s": seconds, "check_s": 0.01,
-                                "fidelity": "5 reps", "aggregate": False, "values": [value] * 5}]})
-    costs = {"codegen_s": 0.1, "window_timing_s": 0.07, "per_call_s": 0.001, "check_s": 0.01, "baseline_s": 0.0,
-             "engine_start_s": 0.0, "rebench_member_s": 0.2, "final_rebench_member_s": 2.0}
-    meta = {"kind": "meta", "gpu": "test", "workload": "none", "device": "test", "compile_workers": 2,
-            "compile_timeout_s": 5, "costs": costs, "space": {}, "configs": len(rows)}
+        rows.append(
+            {
+                "config": {"x": i},
+                "retime": [],
+                "rebenchmark": [],
+                "device_ms": [],
+                "retimed": None,
+                "first": [
+                    {
+                        "status": status.get(i, "ok"),
+                        "compile_s": seconds,
+                        "check_s": 0.01,
+                        "fidelity": "50 ms window",
+                        "aggregate": True,
+                        "values": [value],
+                    },
+                    {
+                        "status": status.get(i, "ok"),
+                        "compile_s": seconds,
+                        "check_s": 0.01,
+                        "fidelity": "5 reps",
+                        "aggregate": False,
+                        "values": [value] * 5,
+                    },
+                ],
+            }
+        )
+    costs = {
+        "codegen_s": 0.1,
+        "window_timing_s": 0.07,
+        "per_call_s": 0.001,
+        "check_s": 0.01,
+        "baseline_s": 0.0,
+        "engine_start_s": 0.0,
+        "rebench_member_s": 0.2,
+        "final_rebench_member_s": 2.0,
+    }
+    meta = {
+        "kind": "meta",
+        "gpu": "test",
+        "workload": "none",
+        "device": "test",
+        "compile_workers": 2,
+        "compile_timeout_s": 5,
+        "costs": costs,
+        "space": {},
+        "configs": len(rows),
+    }
     return Dataset(meta, rows)
 
 
 def test_a_helion_batch_waits_for_its_slowest_compile_and_kills_at_the_timeout() -> None:
     dataset = tiny_dataset({0: 1.0, 1: 2.0, 2: 10.0, 3: 0.5})
     session = ReplaySession(dataset, seed=0, charge_real_time=False)
-    metrics = types.SimpleNamespace(num_configs_tested=0, num_successful_candidate_measurements=0,
-                                    num_compile_failures=0)
+    metrics = types.SimpleNamespace(
+        num_configs_tested=0, num_successful_candidate_measurements=0, num_compile_failures=0
+    )
     results = replay.replay_batch(session, [FakeConfig(x=i) for i in range(4)], timeout=5.0, metrics=metrics)
     assert [r.status for r in results] == ["ok", "ok", "timeout", "ok"]
     # codegen 4 x 0.1; workers: [1, then 10 killed at 5 -> 6], [2, then 0.5 -> 2.5]: barrier at 6; 3 windows

@@ -31,12 +31,10 @@ def _autotune(kernel: str, algorithm: str, seed: int = 0) -> dict:
         HELION_AUTOTUNE_RANDOM_SEED=str(seed),
         HELION_AUTOTUNE_PROGRESS_BAR="0",
     )
-    run = subprocess.run(
-        [sys.executable, str(SCRIPT), kernel], env=env, capture_output=True, text=True, timeout=900
-    )
+    run = subprocess.run([sys.executable, str(SCRIPT), kernel], env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    line = next(l for l in run.stdout.splitlines() if l.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    line = next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
 
 
 def _check_counters(result: dict) -> None:

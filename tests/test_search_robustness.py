@@ -28,8 +28,16 @@ def _quiet(monkeypatch):
 
 def _autotune(monkeypatch, problem, algorithm, **kwargs):
     install_timers(monkeypatch, problem)
-    return autotune(TUNABLES, problem.compile_fn, ARGS, algorithm=algorithm, device=torch.device("cpu"),
-                    autotune_random_seed=0, autotune_effort="quick", **kwargs)
+    return autotune(
+        TUNABLES,
+        problem.compile_fn,
+        ARGS,
+        algorithm=algorithm,
+        device=torch.device("cpu"),
+        autotune_random_seed=0,
+        autotune_effort="quick",
+        **kwargs,
+    )
 
 
 class BrokenTimer(Problem):
@@ -172,13 +180,15 @@ def test_no_compile_process_outlives_a_search(monkeypatch, interrupt):
             key = hash(tuple(sorted(dict(config.config).items())))
             return math.inf if key % 5 == 0 else (-0.02 if key % 7 == 0 else 0.02)
 
-        backends.append(ProcessBackend(seconds, lambda c: cost_ms(dict(c.config)),
-                                       interrupt_at=25 if interrupt else None))
+        backends.append(
+            ProcessBackend(seconds, lambda c: cost_ms(dict(c.config)), interrupt_at=25 if interrupt else None)
+        )
         return backends[-1]
 
     monkeypatch.setattr(HybridSearch, "backend_factory", staticmethod(factory))
-    monkeypatch.setattr("helion_hybrid._search_base.MultiFidelitySearchBase._make_engine",
-                        _with_workers(4, HybridSearch._make_engine))
+    monkeypatch.setattr(
+        "helion_hybrid._search_base.MultiFidelitySearchBase._make_engine", _with_workers(4, HybridSearch._make_engine)
+    )
     problem = Problem()
     if interrupt:
         with pytest.raises(KeyboardInterrupt):

@@ -42,7 +42,6 @@ def _run(monkeypatch, algorithm: str, seed: int, **kwargs):
     return best, problem
 
 
-
 def test_hybrid_reaches_optimum_with_far_fewer_configs_than_pattern_search(monkeypatch):
     hybrid_hits, pattern_hits = [], []
     for seed in (0, 1, 2):
@@ -86,8 +85,14 @@ def test_budget_is_honoured(monkeypatch):
 
     start = time.perf_counter()
     autotune(
-        TUNABLES_FOR_TEST, compile_fn, ARGS, algorithm="HybridSearch", device=torch.device("cpu"),
-        autotune_random_seed=0, autotune_effort="full", autotune_budget_seconds=4,
+        TUNABLES_FOR_TEST,
+        compile_fn,
+        ARGS,
+        algorithm="HybridSearch",
+        device=torch.device("cpu"),
+        autotune_random_seed=0,
+        autotune_effort="full",
+        autotune_budget_seconds=4,
     )
     elapsed = time.perf_counter() - start
     # the search stops at its budget; Helion's final re-timing comes on top

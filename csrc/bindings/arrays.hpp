@@ -69,18 +69,17 @@ inline std::string shape_of(const py::array& a) {
 
 // A 2-D array with `cols` columns (cols < 0: any) and at least `min_rows` rows.
 template <class Array>
-void require_matrix(const Array& a, py::ssize_t cols, const char* name,
-                    py::ssize_t min_rows = 1) {
+void require_matrix(const Array& a, py::ssize_t cols, const char* name, py::ssize_t min_rows = 1) {
   if (a.ndim() != 2) {
     throw py::value_error(std::string(name) + " must be a 2-D array, got shape " + shape_of(a));
   }
   if (cols >= 0 && a.shape(1) != cols) {
-    throw py::value_error(std::string(name) + " must have " + std::to_string(cols) +
-                          " columns, got shape " + shape_of(a));
+    throw py::value_error(std::string(name) + " must have " + std::to_string(cols) + " columns, got shape " +
+                          shape_of(a));
   }
   if (a.shape(0) < min_rows) {
-    throw py::value_error(std::string(name) + " must have at least " +
-                          std::to_string(min_rows) + " row(s), got shape " + shape_of(a));
+    throw py::value_error(std::string(name) + " must have at least " + std::to_string(min_rows) +
+                          " row(s), got shape " + shape_of(a));
   }
 }
 
@@ -90,8 +89,8 @@ void require_vector(const Array& a, py::ssize_t length, const char* name) {
     throw py::value_error(std::string(name) + " must be a 1-D array, got shape " + shape_of(a));
   }
   if (length >= 0 && a.shape(0) != length) {
-    throw py::value_error(std::string(name) + " must have length " + std::to_string(length) +
-                          ", got shape " + shape_of(a));
+    throw py::value_error(std::string(name) + " must have length " + std::to_string(length) + ", got shape " +
+                          shape_of(a));
   }
 }
 

@@ -37,7 +37,8 @@ inline bool is_integer(py::handle value) {
 }
 
 // A Python integer in [lo, hi] as long long.
-inline long long to_integer(py::handle value, const char* name, long long lo = std::numeric_limits<long long>::min(),
+inline long long to_integer(py::handle value, const char* name,
+                            long long lo = std::numeric_limits<long long>::min(),
                             long long hi = std::numeric_limits<long long>::max()) {
   if (!is_integer(value)) {
     throw py::type_error(std::string(name) + " must be an int, got " + type_name(value) + " " +
@@ -47,8 +48,8 @@ inline long long to_integer(py::handle value, const char* name, long long lo = s
   int overflow = 0;
   const long long v = PyLong_AsLongLongAndOverflow(exact.ptr(), &overflow);
   if (overflow != 0 || v < lo || v > hi) {
-    throw py::value_error(std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          "], got " + std::string(py::repr(exact)));
+    throw py::value_error(std::string(name) + " must be in [" + std::to_string(lo) + ", " +
+                          std::to_string(hi) + "], got " + std::string(py::repr(exact)));
   }
   return v;
 }
@@ -96,9 +97,11 @@ inline bool to_flag(py::handle value, const char* name) {
 
 // A sequence (list, tuple, 1-D array) of real numbers; a str is not one.
 inline std::vector<double> to_reals(py::handle value, const char* name) {
-  if (py::isinstance<py::str>(value) || py::isinstance<py::bytes>(value) || !py::isinstance<py::sequence>(value)) {
+  if (py::isinstance<py::str>(value) || py::isinstance<py::bytes>(value) ||
+      !py::isinstance<py::sequence>(value)) {
     if (!py::isinstance<py::array>(value)) {
-      throw py::type_error(std::string(name) + " must be a sequence of real numbers, got " + type_name(value));
+      throw py::type_error(std::string(name) + " must be a sequence of real numbers, got " +
+                           type_name(value));
     }
   }
   std::vector<double> out;

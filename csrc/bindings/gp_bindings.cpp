@@ -128,8 +128,8 @@ void register_gp(py::module_& m) {
                        "concurrently, writes (set_data, add_points, set_hyperparameters, fit) alone.")
       .def(py::init([](py::handle dim) { return new SharedGp(hh_bind::to_int(dim, "dim")); }), py::arg("dim"))
       .def_property_readonly("dim", [](const SharedGp& gp) { return gp.value.dim(); })
-      .def_property_readonly("size",
-                             [](const SharedGp& gp) { return hh_bind::read(gp, [](auto& g) { return g.size(); }); })
+      .def_property_readonly(
+          "size", [](const SharedGp& gp) { return hh_bind::read(gp, [](auto& g) { return g.size(); }); })
       .def_property_readonly("log_marginal_likelihood",
                              [](const SharedGp& gp) {
                                return hh_bind::read(gp, [](auto& g) { return g.log_marginal_likelihood(); });
@@ -165,8 +165,8 @@ void register_gp(py::module_& m) {
               return 0;
             });
           },
-          py::arg("lengthscales"), py::arg("signal_variance"), py::arg("noise_variance"), py::arg("noise_floor"),
-          py::arg("mean"))
+          py::arg("lengthscales"), py::arg("signal_variance"), py::arg("noise_variance"),
+          py::arg("noise_floor"), py::arg("mean"))
       .def("hyperparameters",
            [](const SharedGp& gp) {
              return hyperparameters_to_dict(hh_bind::read(gp, [](auto& g) { return g.hyperparameters(); }));
@@ -174,7 +174,8 @@ void register_gp(py::module_& m) {
       .def(
           "fit",
           [](SharedGp& gp, const hh::FitOptions& options) {
-            return fit_result_to_dict(hh_bind::write(gp, [&](hh::GaussianProcess& g) { return g.fit(options); }));
+            return fit_result_to_dict(
+                hh_bind::write(gp, [&](hh::GaussianProcess& g) { return g.fit(options); }));
           },
           py::arg("options"), "Fit the hyperparameters on the current data.")
       .def(
@@ -219,8 +220,8 @@ void register_gp(py::module_& m) {
 
   m.def(
       "validate_hyperparameters",
-      [](py::handle lengthscales, py::handle signal_variance, py::handle noise_variance, py::handle noise_floor,
-         py::handle mean) {
+      [](py::handle lengthscales, py::handle signal_variance, py::handle noise_variance,
+         py::handle noise_floor, py::handle mean) {
         const hh::Hyperparameters hp =
             to_hyperparameters(lengthscales, signal_variance, noise_variance, noise_floor, mean);
         hh::validate(hp, static_cast<int>(hp.lengthscales.size()));

@@ -8,8 +8,9 @@ void register_gp(py::module_& m);
 void register_space(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
-  m.doc() = "C++ core of helion_hybrid: Gaussian processes and acquisition "
-            "maximisation over discrete spaces (private; use helion_hybrid)";
+  m.doc() =
+      "C++ core of helion_hybrid: Gaussian processes and acquisition "
+      "maximisation over discrete spaces (private; use helion_hybrid)";
   register_gp(m);
   register_space(m);
 }

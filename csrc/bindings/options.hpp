@@ -27,7 +27,7 @@ class OptionsBinder {
 
   // A field of type int, std::uint64_t, double, bool or an int-backed enum.
   template <class T>
-  OptionsBinder& field(const char* name, T Options::*member, const char* doc) {
+  OptionsBinder& field(const char* name, T Options::* member, const char* doc) {
     Field f;
     f.name = name;
     f.set = [member, name](Options& o, py::handle v) { o.*member = convert<T>(v, name); };

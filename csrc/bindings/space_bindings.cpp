@@ -58,7 +58,8 @@ py::array_t<double> pointwise(Pointwise f, py::handle mean, py::handle variance,
   return out;
 }
 
-hh::AcquisitionModels make_models(const SharedGp& objective, const SharedGp* cost, const SharedGp* feasibility) {
+hh::AcquisitionModels make_models(const SharedGp& objective, const SharedGp* cost,
+                                  const SharedGp* feasibility) {
   hh::AcquisitionModels models;
   models.objective = &objective.value;
   models.cost = cost ? &cost->value : nullptr;
@@ -137,7 +138,8 @@ void register_space_classes(py::module_& m) {
             const IndexArray p = to_points(s, points, "points");
             const int n = hh_bind::checked_int(p.shape(0), "number of points");
             s.validate(p.data(), n);
-            py::array_t<double> out({static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(s.num_features())});
+            py::array_t<double> out(
+                {static_cast<py::ssize_t>(n), static_cast<py::ssize_t>(s.num_features())});
             double* o = out.mutable_data();
             {
               py::gil_scoped_release release;
@@ -166,7 +168,8 @@ void register_space_classes(py::module_& m) {
           py::arg("points"));
 
   py::class_<SharedPointSet>(m, "PointSet", "Safe to share between threads (add is exclusive).")
-      .def(py::init([](py::handle num_dims) { return new SharedPointSet(hh_bind::to_int(num_dims, "num_dims")); }),
+      .def(py::init(
+               [](py::handle num_dims) { return new SharedPointSet(hh_bind::to_int(num_dims, "num_dims")); }),
            py::arg("num_dims"))
       .def_property_readonly("num_dims", [](const SharedPointSet& s) { return s.value.num_dims(); })
       .def(
@@ -189,8 +192,9 @@ void register_space_classes(py::module_& m) {
             return hh_bind::read(set, [&](const hh::PointSet& s) { return s.contains(p.data()); });
           },
           py::arg("point"))
-      .def("__len__",
-           [](const SharedPointSet& set) { return hh_bind::read(set, [](const hh::PointSet& s) { return s.size(); }); });
+      .def("__len__", [](const SharedPointSet& set) {
+        return hh_bind::read(set, [](const hh::PointSet& s) { return s.size(); });
+      });
 }
 
 }  // namespace
@@ -234,9 +238,9 @@ void register_space(py::module_& m) {
         }
         return result_to_dict(r, space.num_dims());
       },
-      py::arg("space"), py::arg("objective"), py::arg("cost") = py::none(), py::arg("feasibility") = py::none(),
-      py::arg("options") = hh::AcquisitionOptions(), py::arg("exclude") = py::none(),
-      py::arg("incumbents") = py::none());
+      py::arg("space"), py::arg("objective"), py::arg("cost") = py::none(),
+      py::arg("feasibility") = py::none(), py::arg("options") = hh::AcquisitionOptions(),
+      py::arg("exclude") = py::none(), py::arg("incumbents") = py::none());
 
   m.def(
       "score_points",
@@ -248,7 +252,8 @@ void register_space(py::module_& m) {
         std::vector<double> scores;
         {
           py::gil_scoped_release release;
-          hh_bind::ReadLocks locks({&objective.mutex, hh_bind::mutex_of(cost), hh_bind::mutex_of(feasibility)});
+          hh_bind::ReadLocks locks(
+              {&objective.mutex, hh_bind::mutex_of(cost), hh_bind::mutex_of(feasibility)});
           scores = hh::score_points(space, models, options, p.data(), n);
         }
         return py::array_t<double>(scores.size(), scores.data());

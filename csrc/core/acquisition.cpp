@@ -47,14 +47,14 @@
 #ifdef HH_ACQ_PROFILE
 #include <chrono>
 #include <cstdio>
-#define HH_PHASE(name)                                                                              \
-  do {                                                                                              \
-    const double hh_now =                                                                           \
-        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); \
-    if (name[0] != '^')                                                                             \
+#define HH_PHASE(name)                                                                                      \
+  do {                                                                                                      \
+    const double hh_now =                                                                                   \
+        std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();         \
+    if (name[0] != '^')                                                                                     \
       std::fprintf(stderr, "  %-8s %8.4fs  exact %lld (%lld calls)  catch-ups %lld (%lld calls)\n", name,   \
                    hh_now - phase_time_, exact_evaluations_, evaluate_calls_, catch_ups_, catch_up_calls_); \
-    phase_time_ = hh_now;                                                                           \
+    phase_time_ = hh_now;                                                                                   \
   } while (0)
 #else
 #define HH_PHASE(name) \
@@ -143,8 +143,8 @@ double lower_confidence_bound_score(double mean, double variance, double beta) {
 namespace {
 
 template <typename F>
-void pointwise(const double* mean, const double* variance, int count, double best, double* out, const char* who,
-               F f) {
+void pointwise(const double* mean, const double* variance, int count, double best, double* out,
+               const char* who, F f) {
   auto require_finite = [&](bool ok, const char* what) {
     if (!ok) throw std::invalid_argument(std::string(who) + ": " + what + " contains NaN or inf");
   };
@@ -158,7 +158,8 @@ void pointwise(const double* mean, const double* variance, int count, double bes
 
 }  // namespace
 
-void log_expected_improvement(const double* mean, const double* variance, int count, double best, double* out) {
+void log_expected_improvement(const double* mean, const double* variance, int count, double best,
+                              double* out) {
   pointwise(mean, variance, count, best, out, "log_expected_improvement",
             [](double m, double v, double b) { return log_expected_improvement(m, v, b); });
 }
@@ -208,7 +209,8 @@ void require(bool condition, const std::string& message) {
 }
 
 // The checks that need the space and the models (validate() has the rest).
-void check_inputs(const DiscreteSpace& space, const AcquisitionModels& models, const AcquisitionOptions& options) {
+void check_inputs(const DiscreteSpace& space, const AcquisitionModels& models,
+                  const AcquisitionOptions& options) {
   validate(options);
   require(models.objective != nullptr, "the objective model is required");
   const GaussianProcess* all[] = {models.objective, models.cost, models.feasibility};
@@ -223,7 +225,9 @@ void check_inputs(const DiscreteSpace& space, const AcquisitionModels& models, c
 }
 
 // The feasibility model's mean as a probability in [floor, 1] (NaN: floor).
-double clip_feasibility(double f, double floor) { return std::isnan(f) ? floor : std::min(1.0, std::max(floor, f)); }
+double clip_feasibility(double f, double floor) {
+  return std::isnan(f) ? floor : std::min(1.0, std::max(floor, f));
+}
 
 // Number of training rows a GP holds.
 int rows_of(const GaussianProcess& gp) {
@@ -271,8 +275,8 @@ class CandidateIndex {
     for (std::size_t i = h & mask;; i = (i + 1) & mask) {
       const Slot& s = slots_[i];
       if (s.id < 0) return -1;
-      if (s.hash == h &&
-          std::memcmp(points_.data() + static_cast<std::size_t>(s.id) * nd_, point, sizeof(std::int32_t) * nd_) == 0) {
+      if (s.hash == h && std::memcmp(points_.data() + static_cast<std::size_t>(s.id) * nd_, point,
+                                     sizeof(std::int32_t) * nd_) == 0) {
         return s.id;
       }
     }
@@ -311,7 +315,8 @@ class CandidateIndex {
 
 // Chunk sizes: fixed (thread-count independent) for determinism.
 constexpr int kBoundChunk = 256;  // rows per task in the mean/bound pass
-constexpr int kExactChunk = 32;   // rows per triangular-solve task (DTRSM is ~2x faster per row at 32 rows than at 16 here)
+constexpr int kExactChunk =
+    32;  // rows per triangular-solve task (DTRSM is ~2x faster per row at 32 rows than at 16 here)
 constexpr int kMaxBlock = 512;    // most exact evaluations per round
 constexpr int kTightChunk = 64;   // rows per task when tightening bounds
 constexpr int kTightBlock = 256;  // most bounds tightened per round
@@ -393,7 +398,8 @@ class Maximizer {
 
     // 4. Hill-climbs.
     if (options_.local_max_steps > 0) {
-      std::vector<int> starts(top.begin(), top.begin() + std::min<std::size_t>(top.size(), options_.local_starts));
+      std::vector<int> starts(top.begin(),
+                              top.begin() + std::min<std::size_t>(top.size(), options_.local_starts));
       for (int id : incumbent_ids) {
         if (std::find(starts.begin(), starts.end(), id) == starts.end()) starts.push_back(id);
       }
@@ -541,7 +547,8 @@ class Maximizer {
       ks[a] = k[idx[a]];
       sq[a] = scaled_sq_[idx[a]];
       const double* xa = scaled_x_.data() + static_cast<std::size_t>(idx[a]) * nf_;
-      for (int b = 0; b < a; ++b) A[a][b] = dot(xa, scaled_x_.data() + static_cast<std::size_t>(idx[b]) * nf_, nf_);
+      for (int b = 0; b < a; ++b)
+        A[a][b] = dot(xa, scaled_x_.data() + static_cast<std::size_t>(idx[b]) * nf_, nf_);
       if (a > 0) matern::kernel_row(sq[a], sq, A[a], a, s2_);
       for (int b = 0; b < a; ++b) A[b][a] = A[a][b];
       A[a][a] = 1.0 / inv_[idx[a]];
@@ -660,8 +667,8 @@ class Maximizer {
         const double* alpha = obj_.gp->alpha().data();
         for (int i = 0; i < m; ++i) {
           double reduction;
-          matern::row_dot_and_max_weighted_square(kx.data() + static_cast<std::size_t>(i) * n, alpha, inv_.data(), n,
-                                                  &mean_[begin + i], &reduction);
+          matern::row_dot_and_max_weighted_square(kx.data() + static_cast<std::size_t>(i) * n, alpha,
+                                                  inv_.data(), n, &mean_[begin + i], &reduction);
           var_bound[i] = std::min(s2_, std::max(var_floor_, s2_ - reduction) + slack_);
         }
       } else {
@@ -695,8 +702,8 @@ class Maximizer {
       std::vector<double>& kx = scratch(2);
       kx.resize(static_cast<std::size_t>(m) * mv.n);
       mv.gp->cross_covariance(feat, m, kx.data());
-      scipy_cblas_dgemv(blas::RowMajor, blas::NoTrans, m, mv.n, 1.0, kx.data(), mv.n, mv.gp->alpha().data(), 1, 0.0,
-                        out, 1);
+      scipy_cblas_dgemv(blas::RowMajor, blas::NoTrans, m, mv.n, 1.0, kx.data(), mv.n, mv.gp->alpha().data(),
+                        1, 0.0, out, 1);
     } else {
       std::fill(out, out + m, 0.0);
     }
@@ -746,7 +753,8 @@ class Maximizer {
         std::vector<double>& feat = scratch(0);
         std::vector<double>& kx = scratch(1);
         feat.resize(static_cast<std::size_t>(m) * nf_);
-        for (int i = 0; i < m; ++i) space_.features(row(ids[begin + i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
+        for (int i = 0; i < m; ++i)
+          space_.features(row(ids[begin + i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
         kx.resize(static_cast<std::size_t>(m) * n);
         obj_.gp->cross_covariance(feat.data(), m, kx.data());
         for (int i = 0; i < m; ++i) {
@@ -785,7 +793,8 @@ class Maximizer {
       std::vector<double>& kx = scratch(1);
       std::vector<double>& kp = scratch(2);
       feat.resize(static_cast<std::size_t>(m) * nf_);
-      for (int i = 0; i < m; ++i) space_.features(row(ids[begin + i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
+      for (int i = 0; i < m; ++i)
+        space_.features(row(ids[begin + i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
       kx.resize(static_cast<std::size_t>(m) * n);
       if (n > 0) {
         obj_.gp->cross_covariance(feat.data(), m, kx.data());
@@ -825,9 +834,11 @@ class Maximizer {
       std::vector<double>& feat = scratch(0);
       std::vector<double>& kp = scratch(2);
       feat.resize(static_cast<std::size_t>(m) * nf_);
-      for (int i = 0; i < m; ++i) space_.features(row(ids[begin + i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
+      for (int i = 0; i < m; ++i)
+        space_.features(row(ids[begin + i]), 1, feat.data() + static_cast<std::size_t>(i) * nf_);
       pick_covariances(feat.data(), m, &kp);
-      for (int i = 0; i < m; ++i) apply_fantasies(ids[begin + i], kp.data() + static_cast<std::size_t>(i) * r);
+      for (int i = 0; i < m; ++i)
+        apply_fantasies(ids[begin + i], kp.data() + static_cast<std::size_t>(i) * r);
     });
     for (int id : ids) heap_push(id);
   }
@@ -1004,8 +1015,8 @@ class Maximizer {
       const double norm2 = dot(vc.data(), vc.data(), n);
       if (!(norm2 > 0.0)) return;
       std::vector<double> w(vc.begin(), vc.begin() + n);
-      scipy_cblas_dtrsv(blas::RowMajor, blas::Lower, blas::Trans, blas::NonUnit, n, obj_.gp->cholesky().data(), n,
-                        w.data(), 1);
+      scipy_cblas_dtrsv(blas::RowMajor, blas::Lower, blas::Trans, blas::NonUnit, n,
+                        obj_.gp->cholesky().data(), n, w.data(), 1);
       std::vector<double>& feat = scratch(0);
       std::vector<double>& kx = scratch(1);
       const int total = static_cast<int>(open.size()), chunk = chunk_rows(kTightChunk);
@@ -1102,7 +1113,8 @@ class Maximizer {
               open.push_back(id);
             }
           }
-          std::sort(open.begin(), open.end(), [&](int a, int b) { return heap_less(Entry{ub_[b], b}, Entry{ub_[a], a}); });
+          std::sort(open.begin(), open.end(),
+                    [&](int a, int b) { return heap_less(Entry{ub_[b], b}, Entry{ub_[a], a}); });
           int taken = 0;
           for (int id : open) {
             if (taken == kPerClimb) break;
@@ -1133,7 +1145,8 @@ class Maximizer {
         int best_id = -1;
         double best_s = score_[c.cur];
         for (int id : c.nbrs) {
-          if (evaluated(id) && (score_[id] > best_s || (best_id >= 0 && score_[id] == best_s && id < best_id))) {
+          if (evaluated(id) &&
+              (score_[id] > best_s || (best_id >= 0 && score_[id] == best_s && id < best_id))) {
             best_id = id;
             best_s = score_[id];
           }
@@ -1185,12 +1198,14 @@ class Maximizer {
 
 void validate(const AcquisitionOptions& o) {
   const int kind = static_cast<int>(o.kind);
-  require(kind >= 0 && kind <= 3, "unknown kind " + std::to_string(kind) + " (0 LogEI, 1 EI, 2 UCB, 3 LogEIPerCost)");
+  require(kind >= 0 && kind <= 3,
+          "unknown kind " + std::to_string(kind) + " (0 LogEI, 1 EI, 2 UCB, 3 LogEIPerCost)");
   require(o.kind != AcquisitionKind::UCB || (o.ucb_beta >= 0.0 && std::isfinite(o.ucb_beta)),
           "ucb_beta must be finite and >= 0");
   require(o.kind == AcquisitionKind::UCB || std::isfinite(o.best), "best must be finite");
   auto at_least = [](int value, int min, const char* name) {
-    require(value >= min, std::string(name) + " must be >= " + std::to_string(min) + ", got " + std::to_string(value));
+    require(value >= min,
+            std::string(name) + " must be >= " + std::to_string(min) + ", got " + std::to_string(value));
   };
   at_least(o.batch_size, 1, "batch_size");
   at_least(o.pool_size, 0, "pool_size");
@@ -1213,8 +1228,9 @@ AcquisitionResult maximize_acquisition(const DiscreteSpace& space, const Acquisi
               "-dimensional points but the space has " + std::to_string(space.num_dims()) + " dimensions");
   // Checked here, before the pool is allocated.
   const std::int64_t pool = std::min<std::int64_t>(options.pool_size, space.size_capped(options.pool_size));
-  require(pool <= kMaxPoolSize, "pool_size " + std::to_string(options.pool_size) + " exceeds the maximum of " +
-                                    std::to_string(kMaxPoolSize) + " candidates");
+  require(pool <= kMaxPoolSize, "pool_size " + std::to_string(options.pool_size) +
+                                    " exceeds the maximum of " + std::to_string(kMaxPoolSize) +
+                                    " candidates");
   if (num_incumbents > 0) space.validate(incumbents, num_incumbents);
   use_single_threaded_blas();
   Maximizer m(space, models, options, exclude);

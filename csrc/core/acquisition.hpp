@@ -12,9 +12,9 @@
 namespace hh {
 
 enum class AcquisitionKind : int {
-  LogEI = 0,      // log expected improvement, stable far in the tails
-  EI = 1,         // expected improvement
-  UCB = 2,        // lower confidence bound for minimisation, negated: -(mu - beta*sigma)
+  LogEI = 0,         // log expected improvement, stable far in the tails
+  EI = 1,            // expected improvement
+  UCB = 2,           // lower confidence bound for minimisation, negated: -(mu - beta*sigma)
   LogEIPerCost = 3,  // log EI - predicted log cost (improvement per second)
 };
 
@@ -28,24 +28,23 @@ double lower_confidence_bound_score(double mean, double variance, double beta);
 
 // Array versions for callers with untrusted input: out[i] for i < count;
 // throws std::invalid_argument for non-finite means, variances or best.
-void log_expected_improvement(const double* mean, const double* variance,
-                              int count, double best, double* out);
-void expected_improvement(const double* mean, const double* variance,
-                          int count, double best, double* out);
+void log_expected_improvement(const double* mean, const double* variance, int count, double best,
+                              double* out);
+void expected_improvement(const double* mean, const double* variance, int count, double best, double* out);
 
 struct AcquisitionOptions {
   AcquisitionKind kind = AcquisitionKind::LogEI;
-  double best = 0.0;       // incumbent objective value (for EI kinds)
+  double best = 0.0;  // incumbent objective value (for EI kinds)
   double ucb_beta = 2.0;
-  int batch_size = 16;     // q
+  int batch_size = 16;  // q
   // Random candidates scored; capped by the size of the space (a space with
   // at most pool_size points is enumerated instead of sampled). After the
   // cap at most kMaxPoolSize.
   int pool_size = 100000;
-  int local_starts = 10;   // hill-climbs from the pool's best points
+  int local_starts = 10;  // hill-climbs from the pool's best points
   int local_max_steps = 50;
   std::uint64_t seed = 0;
-  int threads = 0;         // 0 = the core's default
+  int threads = 0;  // 0 = the core's default
   // Kriging-believer noise for fantasised points, in repetitions: the batch's
   // later picks see earlier picks as observed with this many repetitions.
   double fantasy_repetitions = 50.0;
@@ -76,8 +75,8 @@ struct AcquisitionResult {
   std::vector<double> scores;        // acquisition value of each pick when picked
   std::vector<double> means, variances;
   // Diagnostics: how much exact work the pruning needed.
-  long long candidates_scored = 0;    // mean + bound computed
-  long long exact_evaluations = 0;    // full variance computed
+  long long candidates_scored = 0;  // mean + bound computed
+  long long exact_evaluations = 0;  // full variance computed
 };
 
 // Optional models that reweight the acquisition:
@@ -107,18 +106,13 @@ struct AcquisitionModels {
 // variance is exact under the model with the earlier picks fantasised (the
 // first pick's score is score_points' value up to rounding); log EI can be
 // -inf.
-AcquisitionResult maximize_acquisition(const DiscreteSpace& space,
-                                       const AcquisitionModels& models,
-                                       const AcquisitionOptions& options,
-                                       const PointSet* exclude,
-                                       const std::int32_t* incumbents,
-                                       int num_incumbents);
+AcquisitionResult maximize_acquisition(const DiscreteSpace& space, const AcquisitionModels& models,
+                                       const AcquisitionOptions& options, const PointSet* exclude,
+                                       const std::int32_t* incumbents, int num_incumbents);
 
 // Exact acquisition values of given points (no pruning, no fantasies); used
 // by tests to check the maximiser against brute force.
-std::vector<double> score_points(const DiscreteSpace& space,
-                                 const AcquisitionModels& models,
-                                 const AcquisitionOptions& options,
-                                 const std::int32_t* points, int count);
+std::vector<double> score_points(const DiscreteSpace& space, const AcquisitionModels& models,
+                                 const AcquisitionOptions& options, const std::int32_t* points, int count);
 
 }  // namespace hh

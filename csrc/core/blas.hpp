@@ -25,34 +25,28 @@ enum Side { Left = 141, Right = 142 };
 }  // namespace hh::blas
 
 extern "C" {
-void scipy_cblas_dgemm(int order, int trans_a, int trans_b, int m, int n, int k,
-                       double alpha, const double* a, int lda, const double* b,
-                       int ldb, double beta, double* c, int ldc);
-void scipy_cblas_dgemv(int order, int trans, int m, int n, double alpha,
-                       const double* a, int lda, const double* x, int incx,
-                       double beta, double* y, int incy);
-void scipy_cblas_dtrsm(int order, int side, int uplo, int trans_a, int diag,
-                       int m, int n, double alpha, const double* a, int lda,
-                       double* b, int ldb);
-void scipy_cblas_dtrsv(int order, int uplo, int trans_a, int diag, int n,
-                       const double* a, int lda, double* x, int incx);
-void scipy_cblas_dtrmm(int order, int side, int uplo, int trans_a, int diag,
-                       int m, int n, double alpha, const double* a, int lda,
-                       double* b, int ldb);
-void scipy_cblas_dsyrk(int order, int uplo, int trans, int n, int k,
-                       double alpha, const double* a, int lda, double beta,
-                       double* c, int ldc);
+void scipy_cblas_dgemm(int order, int trans_a, int trans_b, int m, int n, int k, double alpha,
+                       const double* a, int lda, const double* b, int ldb, double beta, double* c, int ldc);
+void scipy_cblas_dgemv(int order, int trans, int m, int n, double alpha, const double* a, int lda,
+                       const double* x, int incx, double beta, double* y, int incy);
+void scipy_cblas_dtrsm(int order, int side, int uplo, int trans_a, int diag, int m, int n, double alpha,
+                       const double* a, int lda, double* b, int ldb);
+void scipy_cblas_dtrsv(int order, int uplo, int trans_a, int diag, int n, const double* a, int lda, double* x,
+                       int incx);
+void scipy_cblas_dtrmm(int order, int side, int uplo, int trans_a, int diag, int m, int n, double alpha,
+                       const double* a, int lda, double* b, int ldb);
+void scipy_cblas_dsyrk(int order, int uplo, int trans, int n, int k, double alpha, const double* a, int lda,
+                       double beta, double* c, int ldc);
 // LAPACK (Fortran calling convention, column-major). A row-major lower
 // triangle is a column-major upper triangle, which is how the core calls them.
-void scipy_dpotrf_(const char* uplo, const int* n, double* a, const int* lda,
-                   int* info, unsigned long uplo_len);
-void scipy_dtrtri_(const char* uplo, const char* diag, const int* n, double* a,
-                   const int* lda, int* info, unsigned long uplo_len,
-                   unsigned long diag_len);
-void scipy_dlauum_(const char* uplo, const int* n, double* a, const int* lda,
-                   int* info, unsigned long uplo_len);
-void scipy_dpotri_(const char* uplo, const int* n, double* a, const int* lda,
-                   int* info, unsigned long uplo_len);
+void scipy_dpotrf_(const char* uplo, const int* n, double* a, const int* lda, int* info,
+                   unsigned long uplo_len);
+void scipy_dtrtri_(const char* uplo, const char* diag, const int* n, double* a, const int* lda, int* info,
+                   unsigned long uplo_len, unsigned long diag_len);
+void scipy_dlauum_(const char* uplo, const int* n, double* a, const int* lda, int* info,
+                   unsigned long uplo_len);
+void scipy_dpotri_(const char* uplo, const int* n, double* a, const int* lda, int* info,
+                   unsigned long uplo_len);
 void scipy_openblas_set_num_threads(int num_threads);
 int scipy_openblas_get_num_threads(void);
 }

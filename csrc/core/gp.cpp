@@ -25,10 +25,8 @@
 #include "threading.hpp"
 
 // Not in blas.hpp; exported by the same OpenBLAS.
-extern "C" void scipy_cblas_dsymm(int order, int side, int uplo, int m, int n,
-                                  double alpha, const double* a, int lda,
-                                  const double* b, int ldb, double beta,
-                                  double* c, int ldc);
+extern "C" void scipy_cblas_dsymm(int order, int side, int uplo, int m, int n, double alpha, const double* a,
+                                  int lda, const double* b, int ldb, double beta, double* c, int ldc);
 
 namespace hh {
 namespace {
@@ -36,8 +34,8 @@ namespace {
 using namespace blas;  // enum constants
 
 constexpr double kLog2Pi = 1.8378770664093454836;
-constexpr double kTiny = 1e-300;  // log(0) guard when packing noise terms
-constexpr int kChunkRows = 256;   // candidates per prediction chunk
+constexpr double kTiny = 1e-300;          // log(0) guard when packing noise terms
+constexpr int kChunkRows = 256;           // candidates per prediction chunk
 constexpr double kVarianceFloor = 1e-12;  // relative to the signal variance
 constexpr int kJitterAttempts = 11;       // 0, then 1e-10 .. 1e-1 (x scale)
 // Screening: how much better (in subset log likelihood) the best screened
@@ -60,31 +58,28 @@ std::string number(double v) {
   return buf;
 }
 
-void validate_data(const double* x, const double* y, const double* reps,
-                   int count, int dim, const char* who) {
+void validate_data(const double* x, const double* y, const double* reps, int count, int dim,
+                   const char* who) {
   const std::string w(who);
   require(count > 0, w + ": no observations (X is empty)");
   require(x != nullptr && y != nullptr, w + ": null data pointer");
-  require(all_finite(x, static_cast<std::size_t>(count) * dim),
-          w + ": X contains NaN or inf");
+  require(all_finite(x, static_cast<std::size_t>(count) * dim), w + ": X contains NaN or inf");
   require(all_finite(y, count), w + ": y contains NaN or inf");
   for (int i = 0; i < count; ++i)
-    require(std::fabs(y[i]) <= kMaxAbsTarget,
-            w + ": |y| must be at most " + number(kMaxAbsTarget) + ", got " +
-                number(y[i]) + " at row " + std::to_string(i) +
-                " (rescale the targets)");
+    require(std::fabs(y[i]) <= kMaxAbsTarget, w + ": |y| must be at most " + number(kMaxAbsTarget) +
+                                                  ", got " + number(y[i]) + " at row " + std::to_string(i) +
+                                                  " (rescale the targets)");
   if (reps != nullptr) {
     for (int i = 0; i < count; ++i)
-      require(std::isfinite(reps[i]) && reps[i] > 0.0,
-              w + ": repetitions must be finite and > 0");
+      require(std::isfinite(reps[i]) && reps[i] > 0.0, w + ": repetitions must be finite and > 0");
   }
 }
 
 // out[i, k] = (x[i, k] - centre[k]) * inv_l[k] (row stride ld_out >= d);
 // sq[i] = squared norm of row i. Returns the first row whose squared norm is
 // not <= kMaxScaledNorm2 (NaN included), or -1 when every row is fine.
-int scale_inputs(const double* x, int n, int d, const double* centre,
-                 const double* inv_l, double* out, int ld_out, double* sq) {
+int scale_inputs(const double* x, int n, int d, const double* centre, const double* inv_l, double* out,
+                 int ld_out, double* sq) {
   int bad = -1;
   for (int i = 0; i < n; ++i) {
     const double* xi = x + static_cast<std::size_t>(i) * d;
@@ -103,19 +98,17 @@ int scale_inputs(const double* x, int n, int d, const double* centre,
 
 // The error scale_inputs' bad row turns into.
 [[noreturn]] void throw_overflow(const char* who, const char* what, int row) {
-  throw std::invalid_argument(
-      std::string(who) + ": " + what + " row " + std::to_string(row) +
-      " overflows the kernel: its squared norm after centring and dividing "
-      "by the lengthscales exceeds " + number(kMaxScaledNorm2) +
-      " (inputs too large or lengthscales too short)");
+  throw std::invalid_argument(std::string(who) + ": " + what + " row " + std::to_string(row) +
+                              " overflows the kernel: its squared norm after centring and dividing "
+                              "by the lengthscales exceeds " +
+                              number(kMaxScaledNorm2) + " (inputs too large or lengthscales too short)");
 }
 
 // Lower triangle (j <= i) of the noise-free Matern Gram matrix of scaled
 // inputs (row stride ld), with k_ii = s2 exactly. If g is given, also the
 // gradient factor (see matern.hpp) below the diagonal and g_ii = 0 (the
 // diagonal does not depend on the lengthscales).
-void gram_lower(const double* xs, int ld, const double* sq, int n, int d,
-                double s2, double* k, double* g) {
+void gram_lower(const double* xs, int ld, const double* sq, int n, int d, double s2, double* k, double* g) {
   scipy_cblas_dsyrk(RowMajor, Lower, NoTrans, n, d, 1.0, xs, ld, 0.0, k, n);
   for (int i = 0; i < n; ++i) {
     double* ki = k + static_cast<std::size_t>(i) * n;
@@ -135,8 +128,7 @@ void gram_lower(const double* xs, int ld, const double* sq, int n, int d,
 // layout of the fit's workspace, where OpenBLAS's Cholesky and LAUUM run
 // faster than on the other triangle (DPOTRF 4.9 vs 6.3 ms at n = 1000 on one
 // core of the development machine).
-void gram_upper(const double* xs, int ld, const double* sq, int n, int d,
-                double s2, double* k, double* g) {
+void gram_upper(const double* xs, int ld, const double* sq, int n, int d, double s2, double* k, double* g) {
   scipy_cblas_dsyrk(RowMajor, Upper, NoTrans, n, d, 1.0, xs, ld, 0.0, k, n);
   for (int i = 0; i < n; ++i) {
     double* ki = k + static_cast<std::size_t>(i) * n + i;
@@ -180,12 +172,9 @@ bool invert_lower_in_place(double* a, int n, int lda) {
   double* a11 = a;
   double* a21 = a + n1;
   double* a22 = a + n1 + static_cast<std::size_t>(n1) * lda;
-  if (!invert_lower_in_place(a11, n1, lda) || !invert_lower_in_place(a22, n2, lda))
-    return false;
-  scipy_cblas_dtrmm(ColMajor, Right, Lower, NoTrans, NonUnit, n2, n1, -1.0,
-                    a11, lda, a21, lda);
-  scipy_cblas_dtrmm(ColMajor, Left, Lower, NoTrans, NonUnit, n2, n1, 1.0, a22,
-                    lda, a21, lda);
+  if (!invert_lower_in_place(a11, n1, lda) || !invert_lower_in_place(a22, n2, lda)) return false;
+  scipy_cblas_dtrmm(ColMajor, Right, Lower, NoTrans, NonUnit, n2, n1, -1.0, a11, lda, a21, lda);
+  scipy_cblas_dtrmm(ColMajor, Left, Lower, NoTrans, NonUnit, n2, n1, 1.0, a22, lda, a21, lda);
   return true;
 }
 
@@ -198,14 +187,12 @@ double jitter_for_attempt(int attempt, double scale) {
 // and factorises it, adding growing
 // jitter until the Cholesky succeeds. Returns false if it never does.
 template <typename Build>
-bool factorise_with_jitter(double* k, int n, const double* noise, double scale,
-                           const Build& build, double* jitter,
-                           char uplo = 'U') {
+bool factorise_with_jitter(double* k, int n, const double* noise, double scale, const Build& build,
+                           double* jitter, char uplo = 'U') {
   for (int attempt = 0; attempt < kJitterAttempts; ++attempt) {
     const double jit = jitter_for_attempt(attempt, scale);
     build();  // POTRF overwrote the previous attempt
-    for (int i = 0; i < n; ++i)
-      k[static_cast<std::size_t>(i) * n + i] += noise[i] + jit;
+    for (int i = 0; i < n; ++i) k[static_cast<std::size_t>(i) * n + i] += noise[i] + jit;
     if (cholesky_in_place(k, n, uplo)) {
       *jitter = jit;
       return true;
@@ -224,10 +211,8 @@ double sum_log_diagonal(const double* l, int n) {
 // a fit reuses it across evaluations. Packed layout as in gp.hpp.
 class LmlWorkspace {
  public:
-  LmlWorkspace(const double* x, const double* y, const double* reps, int n,
-               int d)
-      : n_(n), d_(d), x_(x, x + static_cast<std::size_t>(n) * d),
-        y_(y, y + n), inv_reps_(n, 1.0) {
+  LmlWorkspace(const double* x, const double* y, const double* reps, int n, int d)
+      : n_(n), d_(d), x_(x, x + static_cast<std::size_t>(n) * d), y_(y, y + n), inv_reps_(n, 1.0) {
     if (reps != nullptr)
       for (int i = 0; i < n; ++i) inv_reps_[i] = 1.0 / reps[i];
     // Centre the inputs once (distances are translation invariant).
@@ -257,8 +242,7 @@ class LmlWorkspace {
   double evaluate(const double* p, double* grad) {
     const int n = n_, d = d_, ld = d + 1;
     constexpr double kFail = -std::numeric_limits<double>::infinity();
-    if (grad != nullptr && value_ready_ &&
-        std::equal(p, p + d + 4, value_point_.begin())) {
+    if (grad != nullptr && value_ready_ && std::equal(p, p + d + 4, value_point_.begin())) {
       value_ready_ = false;
       return gradient(p, value_lml_, value_jitter_, grad);
     }
@@ -268,13 +252,11 @@ class LmlWorkspace {
     const double sn = std::exp(p[d + 1]);
     const double tau = std::exp(p[d + 2]);
     const double mean = p[d + 3];
-    if (!all_finite(inv_l_.data(), d) || !std::isfinite(s2) ||
-        !std::isfinite(sn) || !std::isfinite(tau) || !std::isfinite(mean) ||
-        !(s2 > 0.0))
+    if (!all_finite(inv_l_.data(), d) || !std::isfinite(s2) || !std::isfinite(sn) || !std::isfinite(tau) ||
+        !std::isfinite(mean) || !(s2 > 0.0))
       return kFail;
     // xs_ = [x / l | 1]: the ones column makes SYMM also return row sums.
-    if (scale_inputs(x_.data(), n, d, nullptr, inv_l_.data(), xs_.data(), ld,
-                     sq_.data()) >= 0)
+    if (scale_inputs(x_.data(), n, d, nullptr, inv_l_.data(), xs_.data(), ld, sq_.data()) >= 0)
       return kFail;  // the model could not be conditioned at p either
     for (int i = 0; i < n; ++i) xs_[static_cast<std::size_t>(i) * ld + d] = 1.0;
     for (int i = 0; i < n; ++i) noise_[i] = sn * inv_reps_[i] + tau;
@@ -284,8 +266,7 @@ class LmlWorkspace {
     // built even for a value-only call, which a gradient call may continue.
     auto build = [&] { gram_upper(xs_.data(), ld, sq_.data(), n, d, s2, k_.data(), g_.data()); };
     double jitter = 0.0;
-    if (!factorise_with_jitter(k_.data(), n, noise_.data(), s2, build, &jitter, 'L'))
-      return kFail;
+    if (!factorise_with_jitter(k_.data(), n, noise_.data(), s2, build, &jitter, 'L')) return kFail;
     const double* l = k_.data();  // column-major lower Cholesky factor
 
     for (int i = 0; i < n; ++i) v_[i] = y_[i] - mean;
@@ -350,8 +331,7 @@ class LmlWorkspace {
     }
     // dL/dlog l_k = 1/2 sum_ij M_ij (a_ik - a_jk)^2
     //             = sum_i a_ik (a_ik rowsum(M)_i - (M A)_ik).
-    scipy_cblas_dsymm(RowMajor, Left, Upper, n, ld, 1.0, g_.data(), n,
-                      xs_.data(), ld, 0.0, ma_.data(), ld);
+    scipy_cblas_dsymm(RowMajor, Left, Upper, n, ld, 1.0, g_.data(), n, xs_.data(), ld, 0.0, ma_.data(), ld);
     for (int k = 0; k < d; ++k) grad[k] = 0.0;
     for (int i = 0; i < n; ++i) {
       const double* ai = xs_.data() + static_cast<std::size_t>(i) * ld;
@@ -416,58 +396,49 @@ TargetScale standardisation(const std::vector<double>& y) {
 
 void validate(const Hyperparameters& hp, int dim) {
   require(dim >= 1, "hyperparameters: need at least one lengthscale");
-  require(static_cast<int>(hp.lengthscales.size()) == dim,
-          "hyperparameters: expected " + std::to_string(dim) +
-              " lengthscales, got " + std::to_string(hp.lengthscales.size()));
+  require(static_cast<int>(hp.lengthscales.size()) == dim, "hyperparameters: expected " +
+                                                               std::to_string(dim) + " lengthscales, got " +
+                                                               std::to_string(hp.lengthscales.size()));
   for (double l : hp.lengthscales)
     require(std::isfinite(l) && l > 0.0 && std::isfinite(1.0 / l),
             "hyperparameters: lengthscales must be finite and > 0 with a "
-            "finite inverse, got " + number(l));
-  require(std::isfinite(hp.signal_variance) &&
-              hp.signal_variance >= std::numeric_limits<double>::min(),
+            "finite inverse, got " +
+                number(l));
+  require(std::isfinite(hp.signal_variance) && hp.signal_variance >= std::numeric_limits<double>::min(),
           "hyperparameters: signal_variance must be finite and a positive "
-          "normal double (>= 2.2e-308), got " + number(hp.signal_variance));
+          "normal double (>= 2.2e-308), got " +
+              number(hp.signal_variance));
   require(std::isfinite(hp.noise_variance) && hp.noise_variance >= 0.0,
-          "hyperparameters: noise_variance must be finite and >= 0, got " +
-              number(hp.noise_variance));
+          "hyperparameters: noise_variance must be finite and >= 0, got " + number(hp.noise_variance));
   require(std::isfinite(hp.noise_floor) && hp.noise_floor >= 0.0,
-          "hyperparameters: noise_floor must be finite and >= 0, got " +
-              number(hp.noise_floor));
-  require(std::isfinite(hp.mean),
-          "hyperparameters: mean must be finite, got " + number(hp.mean));
+          "hyperparameters: noise_floor must be finite and >= 0, got " + number(hp.noise_floor));
+  require(std::isfinite(hp.mean), "hyperparameters: mean must be finite, got " + number(hp.mean));
 }
 
 void validate(const FitOptions& o) {
-  require(o.restarts >= 0 && o.restarts <= kMaxRestarts,
-          "fit: restarts must be in [0, " + std::to_string(kMaxRestarts) +
-              "], got " + std::to_string(o.restarts));
-  require(o.max_iterations >= 1, "fit: max_iterations must be >= 1, got " +
-                                     std::to_string(o.max_iterations));
+  require(o.restarts >= 0 && o.restarts <= kMaxRestarts, "fit: restarts must be in [0, " +
+                                                             std::to_string(kMaxRestarts) + "], got " +
+                                                             std::to_string(o.restarts));
+  require(o.max_iterations >= 1, "fit: max_iterations must be >= 1, got " + std::to_string(o.max_iterations));
   require(std::isfinite(o.tolerance) && o.tolerance >= 0.0,
           "fit: tolerance must be finite and >= 0, got " + number(o.tolerance));
   auto check_bounds = [](double lo, double hi, const char* what) {
     require(std::isfinite(lo) && std::isfinite(hi) && lo > 0.0 && lo <= hi,
-            std::string("fit: bounds for ") + what +
-                " must be finite with 0 < min <= max, got [" + number(lo) +
-                ", " + number(hi) + "]");
+            std::string("fit: bounds for ") + what + " must be finite with 0 < min <= max, got [" +
+                number(lo) + ", " + number(hi) + "]");
   };
   check_bounds(o.lengthscale_min, o.lengthscale_max, "lengthscales");
   check_bounds(o.signal_variance_min, o.signal_variance_max, "signal_variance");
   check_bounds(o.noise_min, o.noise_max, "noise");
-  require(std::isfinite(o.mean_min) && std::isfinite(o.mean_max) &&
-              o.mean_min <= o.mean_max,
+  require(std::isfinite(o.mean_min) && std::isfinite(o.mean_max) && o.mean_min <= o.mean_max,
           "fit: bounds for mean must be finite with min <= max");
-  require(std::isfinite(o.lengthscale_prior_center) &&
-              o.lengthscale_prior_center >= 0.0 &&
-              std::isfinite(o.lengthscale_prior_width) &&
-              o.lengthscale_prior_width >= 0.0,
+  require(std::isfinite(o.lengthscale_prior_center) && o.lengthscale_prior_center >= 0.0 &&
+              std::isfinite(o.lengthscale_prior_width) && o.lengthscale_prior_width >= 0.0,
           "fit: lengthscale_prior_center and lengthscale_prior_width must be "
           "finite and >= 0 (0 disables the prior)");
   require(o.threads >= 0,
-          "fit: threads must be >= 0 (0 = the core's default), got " +
-              std::to_string(o.threads));
-  require(o.screening_size >= 0, "fit: screening_size must be >= 0, got " +
-                                     std::to_string(o.screening_size));
+          "fit: threads must be >= 0 (0 = the core's default), got " + std::to_string(o.threads));
+  require(o.screening_size >= 0, "fit: screening_size must be >= 0, got " + std::to_string(o.screening_size));
 }
 
 GaussianProcess::GaussianProcess(int dim) : dim_(dim) {
@@ -475,9 +446,7 @@ GaussianProcess::GaussianProcess(int dim) : dim_(dim) {
   hp_.lengthscales.assign(dim, 1.0);
 }
 
-GaussianProcess::Data GaussianProcess::make_data(const double* x,
-                                                 const double* y,
-                                                 const double* reps, int n,
+GaussianProcess::Data GaussianProcess::make_data(const double* x, const double* y, const double* reps, int n,
                                                  const char* who) const {
   validate_data(x, y, reps, n, dim_, who);
   Data data;
@@ -491,14 +460,12 @@ GaussianProcess::Data GaussianProcess::make_data(const double* x,
     data.reps.assign(n, 1.0);
   data.centre.assign(dim_, 0.0);
   for (int i = 0; i < n; ++i)
-    for (int k = 0; k < dim_; ++k)
-      data.centre[k] += data.x[static_cast<std::size_t>(i) * dim_ + k];
+    for (int k = 0; k < dim_; ++k) data.centre[k] += data.x[static_cast<std::size_t>(i) * dim_ + k];
   for (double& c : data.centre) c /= n;
   return data;
 }
 
-void GaussianProcess::set_data(const double* x, const double* y,
-                               const double* reps, int n) {
+void GaussianProcess::set_data(const double* x, const double* y, const double* reps, int n) {
   Data data = make_data(x, y, reps, n, "set_data");
   Posterior post = condition(data, hp_);
   data_ = std::move(data);  // nothing below throws
@@ -513,8 +480,7 @@ void GaussianProcess::set_hyperparameters(const Hyperparameters& hp) {
   post_ = std::move(post);
 }
 
-GaussianProcess::Posterior GaussianProcess::condition(
-    const Data& data, const Hyperparameters& hp) const {
+GaussianProcess::Posterior GaussianProcess::condition(const Data& data, const Hyperparameters& hp) const {
   const int n = data.n, d = dim_;
   Posterior post;
   if (n == 0) return post;
@@ -523,21 +489,17 @@ GaussianProcess::Posterior GaussianProcess::condition(
   for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp.lengthscales[k];
   post.scaled_x.resize(static_cast<std::size_t>(n) * d);
   post.scaled_sq.resize(n);
-  const int bad = scale_inputs(data.x.data(), n, d, data.centre.data(),
-                               inv_l.data(), post.scaled_x.data(), d,
+  const int bad = scale_inputs(data.x.data(), n, d, data.centre.data(), inv_l.data(), post.scaled_x.data(), d,
                                post.scaled_sq.data());
   if (bad >= 0) throw_overflow("GaussianProcess", "X", bad);
   std::vector<double> noise(n);
-  for (int i = 0; i < n; ++i)
-    noise[i] = hp.noise_variance / data.reps[i] + hp.noise_floor;
+  for (int i = 0; i < n; ++i) noise[i] = hp.noise_variance / data.reps[i] + hp.noise_floor;
   post.chol.assign(static_cast<std::size_t>(n) * n, 0.0);
   const double s2 = hp.signal_variance;
   auto build = [&] {
-    gram_lower(post.scaled_x.data(), d, post.scaled_sq.data(), n, d, s2,
-               post.chol.data(), nullptr);
+    gram_lower(post.scaled_x.data(), d, post.scaled_sq.data(), n, d, s2, post.chol.data(), nullptr);
   };
-  require(factorise_with_jitter(post.chol.data(), n, noise.data(), s2, build,
-                                &post.jitter),
+  require(factorise_with_jitter(post.chol.data(), n, noise.data(), s2, build, &post.jitter),
           "GaussianProcess: the kernel matrix is not positive definite even "
           "with jitter up to 10% of the signal variance (check the "
           "hyperparameters and the inputs)");
@@ -546,8 +508,7 @@ GaussianProcess::Posterior GaussianProcess::condition(
               post.chol.begin() + static_cast<std::size_t>(i + 1) * n, 0.0);
   post.whitened.resize(n);
   for (int i = 0; i < n; ++i) post.whitened[i] = data.y[i] - hp.mean;
-  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, n, post.chol.data(), n,
-                    post.whitened.data(), 1);
+  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, n, post.chol.data(), n, post.whitened.data(), 1);
   finish(&post, n, "GaussianProcess");
   return post;
 }
@@ -564,8 +525,7 @@ std::vector<double> GaussianProcess::pack(const Hyperparameters& hp) const {
 }
 
 Hyperparameters GaussianProcess::unpack(const std::vector<double>& p) const {
-  require(static_cast<int>(p.size()) == dim_ + 4,
-          "unpack: expected " + std::to_string(dim_ + 4) + " values");
+  require(static_cast<int>(p.size()) == dim_ + 4, "unpack: expected " + std::to_string(dim_ + 4) + " values");
   require(all_finite(p.data(), p.size()), "unpack: non-finite value");
   Hyperparameters hp;
   hp.lengthscales.resize(dim_);
@@ -581,13 +541,11 @@ double GaussianProcess::lml_and_gradient(const std::vector<double>& packed,
                                          std::vector<double>* gradient) const {
   require(static_cast<int>(packed.size()) == dim_ + 4,
           "lml_and_gradient: expected " + std::to_string(dim_ + 4) + " values");
-  require(all_finite(packed.data(), packed.size()),
-          "lml_and_gradient: non-finite parameter");
+  require(all_finite(packed.data(), packed.size()), "lml_and_gradient: non-finite parameter");
   if (gradient != nullptr) gradient->assign(dim_ + 4, 0.0);
   if (data_.n == 0) return 0.0;
   use_single_threaded_blas();
-  LmlWorkspace ws(data_.x.data(), data_.y.data(), data_.reps.data(), data_.n,
-                  dim_);
+  LmlWorkspace ws(data_.x.data(), data_.y.data(), data_.reps.data(), data_.n, dim_);
   return ws.evaluate(packed.data(), gradient ? gradient->data() : nullptr);
 }
 
@@ -598,8 +556,7 @@ FitResult GaussianProcess::fit(const FitOptions& options) {
   return commit_fit(&data, optimise(data, options));
 }
 
-FitResult GaussianProcess::fit(const double* x, const double* y,
-                               const double* reps, int n,
+FitResult GaussianProcess::fit(const double* x, const double* y, const double* reps, int n,
                                const FitOptions& options) {
   validate(options);
   Data data = make_data(x, y, reps, n, "fit");
@@ -624,8 +581,7 @@ FitResult GaussianProcess::commit_fit(Data* data, const Optimum& optimum) {
   return result;
 }
 
-GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
-                                                   const FitOptions& o) const {
+GaussianProcess::Optimum GaussianProcess::optimise(const Data& data, const FitOptions& o) const {
   const std::vector<double>& x_data = data.x;
   const std::vector<double>& reps_data = data.reps;
   const int d = dim_, n = data.n, np = d + 4;
@@ -653,11 +609,9 @@ GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
   // Constant targets: the mean is the constant exactly, so every prediction
   // is that constant (the optimiser would stop a little short of it).
   if (target.constant) lower[d + 3] = upper[d + 3] = 0.0;
-  const bool use_prior =
-      o.lengthscale_prior_center > 0.0 && o.lengthscale_prior_width > 0.0;
+  const bool use_prior = o.lengthscale_prior_center > 0.0 && o.lengthscale_prior_width > 0.0;
   const double prior_mu = use_prior ? std::log(o.lengthscale_prior_center) : 0.0;
-  const double prior_w2 =
-      use_prior ? o.lengthscale_prior_width * o.lengthscale_prior_width : 1.0;
+  const double prior_w2 = use_prior ? o.lengthscale_prior_width * o.lengthscale_prior_width : 1.0;
 
   // Typical lengthscale for fresh starts: the spread of the inputs times
   // sqrt(D), so that typical pairwise distances are O(1) lengthscales. In high
@@ -727,14 +681,13 @@ GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
   lo.max_iterations = o.max_iterations;
   lo.f_tolerance = o.tolerance;
   lo.g_tolerance = 1e-5;
-  lo.max_step = 3.0;  // log units: at most a factor of 20 per first trial
+  lo.max_step = 3.0;            // log units: at most a factor of 20 per first trial
   lo.value_only_trials = true;  // rejected trials skip the K^-1 work
 
   // Runs L-BFGS from each start on the rows `rows` of the data (all rows if
   // empty), in parallel over starts (each start's result is independent of
   // the worker that runs it).
-  auto run_starts = [&](const std::vector<std::vector<double>>& points,
-                        const std::vector<int>& rows,
+  auto run_starts = [&](const std::vector<std::vector<double>>& points, const std::vector<int>& rows,
                         const LbfgsOptions& options) {
     const int count = static_cast<int>(points.size());
     std::vector<LbfgsResult> results(count);
@@ -799,9 +752,7 @@ GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
       out.evaluations += screened[s].evaluations;
       if (usable(screened[s])) order.push_back(s);
     }
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-      return screened[a].f < screened[b].f;
-    });
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return screened[a].f < screened[b].f; });
     // The first start (warm or default) is refined as given: screening must
     // never do worse than a single full-data start from it. The best
     // screened optimum is refined too, unless it beats start 0's own
@@ -812,8 +763,7 @@ GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
     // the tighter tolerance below).
     std::vector<std::vector<double>> refine = {starts[0]};
     const bool same_as_start0 =
-        !order.empty() && usable(screened[0]) &&
-        !(screened[order[0]].f < screened[0].f - kScreenMargin);
+        !order.empty() && usable(screened[0]) && !(screened[order[0]].f < screened[0].f - kScreenMargin);
     if (!order.empty() && !same_as_start0) refine.push_back(screened[order[0]].x);
     // Refinements stop at a tenth of the tolerance: the relative test scales
     // with |f|, which grows with n, and at n = 1000 the default stopped
@@ -828,8 +778,7 @@ GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
   for (int s = 0; s < static_cast<int>(results.size()); ++s) {
     out.evaluations += results[s].evaluations;
     out.full_evaluations += results[s].evaluations;
-    if (usable(results[s]) && (best < 0 || results[s].f < results[best].f))
-      best = s;
+    if (usable(results[s]) && (best < 0 || results[s].f < results[best].f)) best = s;
   }
   Optimum optimum;
   optimum.result = out;
@@ -848,16 +797,13 @@ GaussianProcess::Optimum GaussianProcess::optimise(const Data& data,
   return optimum;
 }
 
-void GaussianProcess::scale_candidates(const double* xc, int m,
-                                       const double* inv_l, double* xs,
-                                       double* sq, const char* who) const {
-  const int bad = scale_inputs(xc, m, dim_, data_.centre.data(), inv_l, xs,
-                               dim_, sq);
+void GaussianProcess::scale_candidates(const double* xc, int m, const double* inv_l, double* xs, double* sq,
+                                       const char* who) const {
+  const int bad = scale_inputs(xc, m, dim_, data_.centre.data(), inv_l, xs, dim_, sq);
   if (bad >= 0) throw_overflow(who, "candidate", bad);
 }
 
-void GaussianProcess::cross_covariance(const double* xc, int m,
-                                       double* out) const {
+void GaussianProcess::cross_covariance(const double* xc, int m, double* out) const {
   require(m >= 0, "cross_covariance: m must be >= 0");
   if (m == 0 || data_.n == 0) return;
   require(xc != nullptr && out != nullptr, "cross_covariance: null pointer");
@@ -867,11 +813,10 @@ void GaussianProcess::cross_covariance(const double* xc, int m,
   std::vector<double> inv_l(d), xs(static_cast<std::size_t>(m) * d), sq(m);
   for (int k = 0; k < d; ++k) inv_l[k] = 1.0 / hp_.lengthscales[k];
   scale_candidates(xc, m, inv_l.data(), xs.data(), sq.data(), "cross_covariance");
-  scipy_cblas_dgemm(RowMajor, NoTrans, Trans, m, n, d, 1.0, xs.data(), d,
-                    post_.scaled_x.data(), d, 0.0, out, n);
+  scipy_cblas_dgemm(RowMajor, NoTrans, Trans, m, n, d, 1.0, xs.data(), d, post_.scaled_x.data(), d, 0.0, out,
+                    n);
   for (int i = 0; i < m; ++i)
-    matern::kernel_row(sq[i], post_.scaled_sq.data(),
-                       out + static_cast<std::size_t>(i) * n, n,
+    matern::kernel_row(sq[i], post_.scaled_sq.data(), out + static_cast<std::size_t>(i) * n, n,
                        hp_.signal_variance);
 }
 
@@ -880,18 +825,15 @@ void GaussianProcess::solve_lower_rows(double* rows, int count) const {
   if (count <= 0 || n == 0) return;
   require(rows != nullptr, "solve_lower_rows: null pointer");
   // V L^T = K  <=>  L v_i = k_i for every row i.
-  scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, count, n, 1.0,
-                    post_.chol.data(), n, rows, n);
+  scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, count, n, 1.0, post_.chol.data(), n, rows, n);
 }
 
-void GaussianProcess::predict(const double* xc, int m, double* mean,
-                              double* variance, int threads) const {
+void GaussianProcess::predict(const double* xc, int m, double* mean, double* variance, int threads) const {
   require(m >= 0, "predict: m must be >= 0");
   require(threads >= 0, "predict: threads must be >= 0 (0 = the core's default)");
   if (m == 0) return;
   require(xc != nullptr && mean != nullptr, "predict: null pointer");
-  require(all_finite(xc, static_cast<std::size_t>(m) * dim_),
-          "predict: candidates contain NaN or inf");
+  require(all_finite(xc, static_cast<std::size_t>(m) * dim_), "predict: candidates contain NaN or inf");
   const double s2 = hp_.signal_variance;
   if (data_.n == 0) {  // prior
     std::fill(mean, mean + m, hp_.mean);
@@ -916,21 +858,16 @@ void GaussianProcess::predict(const double* xc, int m, double* mean,
     double* kc = buf.data();
     double* xs = kc + static_cast<std::size_t>(kChunkRows) * n;
     double* sq = xs + static_cast<std::size_t>(kChunkRows) * d;
-    scale_candidates(xc + static_cast<std::size_t>(start) * d, rows,
-                     inv_l.data(), xs, sq, "predict");
-    scipy_cblas_dgemm(RowMajor, NoTrans, Trans, rows, n, d, 1.0, xs, d,
-                      post_.scaled_x.data(), d, 0.0, kc, n);
+    scale_candidates(xc + static_cast<std::size_t>(start) * d, rows, inv_l.data(), xs, sq, "predict");
+    scipy_cblas_dgemm(RowMajor, NoTrans, Trans, rows, n, d, 1.0, xs, d, post_.scaled_x.data(), d, 0.0, kc, n);
     for (int i = 0; i < rows; ++i)
-      matern::kernel_row(sq[i], post_.scaled_sq.data(),
-                         kc + static_cast<std::size_t>(i) * n, n, s2);
+      matern::kernel_row(sq[i], post_.scaled_sq.data(), kc + static_cast<std::size_t>(i) * n, n, s2);
     double* mu = mean + start;
-    scipy_cblas_dgemv(RowMajor, NoTrans, rows, n, 1.0, kc, n,
-                      post_.alpha.data(), 1, 0.0, mu, 1);
+    scipy_cblas_dgemv(RowMajor, NoTrans, rows, n, 1.0, kc, n, post_.alpha.data(), 1, 0.0, mu, 1);
     for (int i = 0; i < rows; ++i) mu[i] += hp_.mean;
     require(all_finite(mu, rows), "predict: the posterior mean overflows");
     if (variance == nullptr) return;
-    scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, rows, n, 1.0,
-                      post_.chol.data(), n, kc, n);
+    scipy_cblas_dtrsm(RowMajor, Right, Lower, Trans, NonUnit, rows, n, 1.0, post_.chol.data(), n, kc, n);
     for (int i = 0; i < rows; ++i) {
       const double* v = kc + static_cast<std::size_t>(i) * n;
       double s = 0.0;
@@ -941,13 +878,11 @@ void GaussianProcess::predict(const double* xc, int m, double* mean,
   });
 }
 
-void GaussianProcess::predict_mean(const double* xc, int m, double* mean,
-                                   int threads) const {
+void GaussianProcess::predict_mean(const double* xc, int m, double* mean, int threads) const {
   predict(xc, m, mean, nullptr, threads);
 }
 
-void GaussianProcess::add_points(const double* x, const double* y,
-                                 const double* reps, int k) {
+void GaussianProcess::add_points(const double* x, const double* y, const double* reps, int k) {
   require(k >= 0, "add_points: k must be >= 0");
   if (k == 0) return;
   validate_data(x, y, reps, k, dim_, "add_points");
@@ -972,25 +907,22 @@ void GaussianProcess::add_points(const double* x, const double* y,
 
   std::vector<double> inv_l(d), xs(static_cast<std::size_t>(k) * d), sq(k);
   for (int j = 0; j < d; ++j) inv_l[j] = 1.0 / hp_.lengthscales[j];
-  const int bad = scale_inputs(x, k, d, data_.centre.data(), inv_l.data(),
-                               xs.data(), d, sq.data());
+  const int bad = scale_inputs(x, k, d, data_.centre.data(), inv_l.data(), xs.data(), d, sq.data());
   if (bad >= 0) throw_overflow("add_points", "X", bad);
 
   // L21 = K21 L11^-T.
   std::vector<double> l21(static_cast<std::size_t>(k) * n);
-  scipy_cblas_dgemm(RowMajor, NoTrans, Trans, k, n, d, 1.0, xs.data(), d,
-                    post_.scaled_x.data(), d, 0.0, l21.data(), n);
+  scipy_cblas_dgemm(RowMajor, NoTrans, Trans, k, n, d, 1.0, xs.data(), d, post_.scaled_x.data(), d, 0.0,
+                    l21.data(), n);
   for (int i = 0; i < k; ++i)
-    matern::kernel_row(sq[i], post_.scaled_sq.data(),
-                       l21.data() + static_cast<std::size_t>(i) * n, n, s2);
+    matern::kernel_row(sq[i], post_.scaled_sq.data(), l21.data() + static_cast<std::size_t>(i) * n, n, s2);
   solve_lower_rows(l21.data(), k);
   // L22 = chol(K22 + noise + jitter - L21 L21^T).
   std::vector<double> l22(static_cast<std::size_t>(k) * k, 0.0);
   gram_lower(xs.data(), d, sq.data(), k, d, s2, l22.data(), nullptr);
   for (int i = 0; i < k; ++i)
     l22[static_cast<std::size_t>(i) * k + i] += noise_of(reps_new[i]) + post_.jitter;
-  scipy_cblas_dsyrk(RowMajor, Lower, NoTrans, k, n, -1.0, l21.data(), n, 1.0,
-                    l22.data(), k);
+  scipy_cblas_dsyrk(RowMajor, Lower, NoTrans, k, n, -1.0, l21.data(), n, 1.0, l22.data(), k);
   Posterior post;
   if (!cholesky_in_place(l22.data(), k)) {
     // The extension lost positive definiteness (e.g. a near-duplicate with
@@ -1005,21 +937,20 @@ void GaussianProcess::add_points(const double* x, const double* y,
 
 void GaussianProcess::finish(Posterior* post, int n, const char* who) {
   post->alpha = post->whitened;
-  scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, n, post->chol.data(), n,
-                    post->alpha.data(), 1);
+  scipy_cblas_dtrsv(RowMajor, Lower, Trans, NonUnit, n, post->chol.data(), n, post->alpha.data(), 1);
   double quad = 0.0;
   for (double v : post->whitened) quad += v * v;
-  post->lml = -0.5 * quad - sum_log_diagonal(post->chol.data(), n) -
-              0.5 * n * kLog2Pi;
+  post->lml = -0.5 * quad - sum_log_diagonal(post->chol.data(), n) - 0.5 * n * kLog2Pi;
   require(std::isfinite(post->lml) && all_finite(post->alpha.data(), n),
-          std::string(who) + ": the posterior overflows (targets too far "
-          "from the mean for the noise and signal variance)");
+          std::string(who) +
+              ": the posterior overflows (targets too far "
+              "from the mean for the noise and signal variance)");
 }
 
-GaussianProcess::Posterior GaussianProcess::extend(
-    int n, int k, const std::vector<double>& l21,
-    const std::vector<double>& l22, const double* y,
-    const std::vector<double>& xs, const std::vector<double>& sq) const {
+GaussianProcess::Posterior GaussianProcess::extend(int n, int k, const std::vector<double>& l21,
+                                                   const std::vector<double>& l22, const double* y,
+                                                   const std::vector<double>& xs,
+                                                   const std::vector<double>& sq) const {
   const int total = n + k;
   Posterior post;
   post.jitter = post_.jitter;
@@ -1038,10 +969,9 @@ GaussianProcess::Posterior GaussianProcess::extend(
   // whitened = [z1; L22^-1 (y2 - m - L21 z1)], alpha = L^-T whitened.
   std::vector<double> z2(k);
   for (int i = 0; i < k; ++i) z2[i] = y[i] - hp_.mean;
-  scipy_cblas_dgemv(RowMajor, NoTrans, k, n, -1.0, l21.data(), n,
-                    post_.whitened.data(), 1, 1.0, z2.data(), 1);
-  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, k, l22.data(), k,
-                    z2.data(), 1);
+  scipy_cblas_dgemv(RowMajor, NoTrans, k, n, -1.0, l21.data(), n, post_.whitened.data(), 1, 1.0, z2.data(),
+                    1);
+  scipy_cblas_dtrsv(RowMajor, Lower, NoTrans, NonUnit, k, l22.data(), k, z2.data(), 1);
   post.whitened = post_.whitened;
   post.whitened.insert(post.whitened.end(), z2.begin(), z2.end());
   post.scaled_x = post_.scaled_x;

@@ -85,7 +85,7 @@ void validate(const FitOptions& options);
 struct FitResult {
   double log_marginal_likelihood = 0.0;  // of the chosen hyperparameters
   int evaluations = 0;                   // objective evaluations, all starts
-  int full_evaluations = 0;  // of which on all the data (rest: screening)
+  int full_evaluations = 0;              // of which on all the data (rest: screening)
   int starts = 0;
 };
 
@@ -126,8 +126,7 @@ class GaussianProcess {
   FitResult fit(const FitOptions& options);
   // Replace the data and fit, as one step: on failure the model keeps its
   // old data and hyperparameters.
-  FitResult fit(const double* x, const double* y, const double* reps, int n,
-                const FitOptions& options);
+  FitResult fit(const double* x, const double* y, const double* reps, int n, const FitOptions& options);
 
   // Log marginal likelihood of the current data under the current
   // hyperparameters (no prior terms; 0 without data).
@@ -136,8 +135,7 @@ class GaussianProcess {
   // Log marginal likelihood and its gradient with respect to the packed
   // parameter vector [log l_1..log l_D, log s2, log sigma2, log tau2, mean]
   // (no prior terms). Does not change the model.
-  double lml_and_gradient(const std::vector<double>& packed,
-                          std::vector<double>* gradient) const;
+  double lml_and_gradient(const std::vector<double>& packed, std::vector<double>* gradient) const;
   std::vector<double> pack(const Hyperparameters& hp) const;
   Hyperparameters unpack(const std::vector<double>& packed) const;
 
@@ -148,11 +146,9 @@ class GaussianProcess {
   // data is set this returns the prior: mean = hyperparameters().mean,
   // variance = signal_variance. Candidates whose scaled squared norm exceeds
   // kMaxScaledNorm2, or whose mean would overflow, throw.
-  void predict(const double* xc, int m, double* mean, double* variance,
-               int threads = 0) const;
+  void predict(const double* xc, int m, double* mean, double* variance, int threads = 0) const;
   // Mean only: one GEMV per chunk, no triangular solves.
-  void predict_mean(const double* xc, int m, double* mean,
-                    int threads = 0) const;
+  void predict_mean(const double* xc, int m, double* mean, int threads = 0) const;
 
   // Append k observations without refitting: extends the Cholesky factor in
   // O(n^2 k) instead of refactorising in O(n^3).
@@ -167,9 +163,7 @@ class GaussianProcess {
   void solve_lower_rows(double* rows, int count) const;
   const std::vector<double>& alpha() const { return post_.alpha; }  // K^-1 (y - m)
   const std::vector<double>& training_inputs() const { return data_.x; }
-  double noise_of(double reps) const {
-    return hp_.noise_variance / reps + hp_.noise_floor;
-  }
+  double noise_of(double reps) const { return hp_.noise_variance / reps + hp_.noise_floor; }
   double prior_variance() const { return hp_.signal_variance; }
   // Cholesky factor of K (n x n, row-major lower, upper triangle zero) and the
   // diagonal jitter that was added to K to make it factorise (0 normally).
@@ -185,11 +179,11 @@ class GaussianProcess {
   };
   // Everything conditioning on Data under some hyperparameters produces.
   struct Posterior {
-    std::vector<double> scaled_x;  // n x dim: (x - centre) / lengthscales
+    std::vector<double> scaled_x;   // n x dim: (x - centre) / lengthscales
     std::vector<double> scaled_sq;  // n: squared row norms of scaled_x
-    std::vector<double> chol;      // n x n lower, row-major
-    std::vector<double> alpha;     // n
-    std::vector<double> whitened;  // L^-1 (y - mean), kept for add_points
+    std::vector<double> chol;       // n x n lower, row-major
+    std::vector<double> alpha;      // n
+    std::vector<double> whitened;   // L^-1 (y - mean), kept for add_points
     double jitter = 0.0;
     double lml = 0.0;
   };
@@ -201,8 +195,7 @@ class GaussianProcess {
     FitResult result;
   };
 
-  Data make_data(const double* x, const double* y, const double* reps, int n,
-                 const char* who) const;
+  Data make_data(const double* x, const double* y, const double* reps, int n, const char* who) const;
   // K, Cholesky, alpha, lml; throws std::invalid_argument (see above).
   Posterior condition(const Data& data, const Hyperparameters& hp) const;
   Optimum optimise(const Data& data, const FitOptions& options) const;
@@ -211,12 +204,10 @@ class GaussianProcess {
   // targets; throws if they overflow.
   static void finish(Posterior* post, int n, const char* who);
   // add_points' factor extension by k rows (L21 and L22 computed).
-  Posterior extend(int n, int k, const std::vector<double>& l21,
-                   const std::vector<double>& l22, const double* y,
-                   const std::vector<double>& xs,
-                   const std::vector<double>& sq) const;
-  void scale_candidates(const double* xc, int m, const double* inv_l,
-                        double* xs, double* sq, const char* who) const;
+  Posterior extend(int n, int k, const std::vector<double>& l21, const std::vector<double>& l22,
+                   const double* y, const std::vector<double>& xs, const std::vector<double>& sq) const;
+  void scale_candidates(const double* xc, int m, const double* inv_l, double* xs, double* sq,
+                        const char* who) const;
 
   int dim_;
   Data data_;

@@ -26,8 +26,7 @@ struct Pair {
 };
 
 // Two-loop recursion: returns -H * q with the usual gamma = s'y / y'y scaling.
-std::vector<double> two_loop(const std::deque<Pair>& history,
-                             const std::vector<double>& q_in) {
+std::vector<double> two_loop(const std::deque<Pair>& history, const std::vector<double>& q_in) {
   std::vector<double> q = q_in;
   std::vector<double> a(history.size());
   for (int i = static_cast<int>(history.size()) - 1; i >= 0; --i) {
@@ -42,8 +41,7 @@ std::vector<double> two_loop(const std::deque<Pair>& history,
   for (double& v : q) v *= gamma;
   for (std::size_t i = 0; i < history.size(); ++i) {
     const double b = history[i].rho * dot(history[i].y, q);
-    for (std::size_t k = 0; k < q.size(); ++k)
-      q[k] += (a[i] - b) * history[i].s[k];
+    for (std::size_t k = 0; k < q.size(); ++k) q[k] += (a[i] - b) * history[i].s[k];
   }
   for (double& v : q) v = -v;
   return q;
@@ -51,21 +49,17 @@ std::vector<double> two_loop(const std::deque<Pair>& history,
 
 }  // namespace
 
-LbfgsResult minimize_lbfgs(const LbfgsObjective& objective,
-                           std::vector<double> x0,
-                           const std::vector<double>& lower,
-                           const std::vector<double>& upper,
+LbfgsResult minimize_lbfgs(const LbfgsObjective& objective, std::vector<double> x0,
+                           const std::vector<double>& lower, const std::vector<double>& upper,
                            const LbfgsOptions& options) {
   const std::size_t n = x0.size();
   if (lower.size() != n || upper.size() != n)
     throw std::invalid_argument("minimize_lbfgs: bounds size mismatch");
   for (std::size_t i = 0; i < n; ++i) {
-    if (!(lower[i] <= upper[i]))
-      throw std::invalid_argument("minimize_lbfgs: lower bound above upper");
+    if (!(lower[i] <= upper[i])) throw std::invalid_argument("minimize_lbfgs: lower bound above upper");
   }
-  const int max_evals = options.max_evaluations > 0
-                            ? options.max_evaluations
-                            : 2 * options.max_iterations + 20;
+  const int max_evals =
+      options.max_evaluations > 0 ? options.max_evaluations : 2 * options.max_iterations + 20;
   const int memory = std::max(1, options.memory);
   auto project = [&](std::vector<double>& x) {
     for (std::size_t i = 0; i < n; ++i) {
@@ -91,13 +85,11 @@ LbfgsResult minimize_lbfgs(const LbfgsObjective& objective,
 
   std::deque<Pair> history;
   std::vector<double> q(n);
-  while (result.iterations < options.max_iterations &&
-         result.evaluations < max_evals) {
+  while (result.iterations < options.max_iterations && result.evaluations < max_evals) {
     // Projected gradient; frozen = on a bound and pushed outwards.
     double pg_max = 0.0;
     for (std::size_t i = 0; i < n; ++i) {
-      const bool frozen = (x[i] <= lower[i] && g[i] > 0.0) ||
-                          (x[i] >= upper[i] && g[i] < 0.0);
+      const bool frozen = (x[i] <= lower[i] && g[i] > 0.0) || (x[i] >= upper[i] && g[i] < 0.0);
       q[i] = frozen ? 0.0 : g[i];
       pg_max = std::max(pg_max, std::fabs(q[i]));
     }

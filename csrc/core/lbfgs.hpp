@@ -16,9 +16,9 @@
 namespace hh {
 
 struct LbfgsOptions {
-  int memory = 10;            // (s, y) pairs kept
+  int memory = 10;  // (s, y) pairs kept
   int max_iterations = 200;
-  int max_evaluations = 0;    // 0 = 2 * max_iterations + 20
+  int max_evaluations = 0;  // 0 = 2 * max_iterations + 20
   // Stop when an accepted step lowers f by at most
   // f_tolerance * max(|f_old|, |f_new|, 1) (the L-BFGS-B "factr" test).
   double f_tolerance = 1e-6;
@@ -48,10 +48,8 @@ struct LbfgsResult {
 // as x). It may return a non-finite value to signal failure at x.
 using LbfgsObjective = std::function<double(const double* x, double* grad)>;
 
-LbfgsResult minimize_lbfgs(const LbfgsObjective& objective,
-                           std::vector<double> x0,
-                           const std::vector<double>& lower,
-                           const std::vector<double>& upper,
+LbfgsResult minimize_lbfgs(const LbfgsObjective& objective, std::vector<double> x0,
+                           const std::vector<double>& lower, const std::vector<double>& upper,
                            const LbfgsOptions& options);
 
 }  // namespace hh

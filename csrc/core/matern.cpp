@@ -19,12 +19,9 @@
 
 // Runtime dispatch between instruction sets (GCC function multiversioning).
 // x86-64-v4 = AVX-512, v3 = AVX2+FMA; "default" is the portable baseline.
-#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
-    !defined(__clang__) && __GNUC__ >= 12
-#define HH_HOT_LOOP \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#elif defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && \
-    !defined(__clang__)
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 12
+#define HH_HOT_LOOP __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#elif defined(__x86_64__) && defined(__linux__) && defined(__GNUC__) && !defined(__clang__)
 #define HH_HOT_LOOP __attribute__((target_clones("avx2", "default")))
 #else
 #define HH_HOT_LOOP
@@ -75,8 +72,7 @@ inline double exp_nonpositive_inline(double x) {
 }  // namespace
 
 HH_HOT_LOOP
-void kernel_row(double sq_a, const double* __restrict sq_b,
-                double* __restrict dot, int count, double s2) {
+void kernel_row(double sq_a, const double* __restrict sq_b, double* __restrict dot, int count, double s2) {
   for (int j = 0; j < count; ++j) {
     double r2 = sq_a + sq_b[j] - 2.0 * dot[j];
     r2 = r2 > 0.0 ? r2 : 0.0;
@@ -87,9 +83,8 @@ void kernel_row(double sq_a, const double* __restrict sq_b,
 }
 
 HH_HOT_LOOP
-void kernel_and_grad_row(double sq_a, const double* __restrict sq_b,
-                         double* __restrict dot, double* __restrict grad,
-                         int count, double s2) {
+void kernel_and_grad_row(double sq_a, const double* __restrict sq_b, double* __restrict dot,
+                         double* __restrict grad, int count, double s2) {
   for (int j = 0; j < count; ++j) {
     double r2 = sq_a + sq_b[j] - 2.0 * dot[j];
     r2 = r2 > 0.0 ? r2 : 0.0;
@@ -101,10 +96,9 @@ void kernel_and_grad_row(double sq_a, const double* __restrict sq_b,
 }
 
 HH_HOT_LOOP
-void row_dot_and_max_weighted_square(const double* __restrict k,
-                                     const double* __restrict a,
-                                     const double* __restrict w, int count,
-                                     double* dot, double* max_weighted_square) {
+void row_dot_and_max_weighted_square(const double* __restrict k, const double* __restrict a,
+                                     const double* __restrict w, int count, double* dot,
+                                     double* max_weighted_square) {
   // GCC vector extensions: eight lanes whatever the instruction set (the
   // baseline build splits them into SSE2 pairs), so the order is fixed.
   typedef double Lanes __attribute__((vector_size(64)));
@@ -124,8 +118,7 @@ void row_dot_and_max_weighted_square(const double* __restrict k,
     const double q = k[j] * k[j] * w[j];
     mx[l] = q > mx[l] ? q : mx[l];
   }
-  *dot = ((sum[0] + sum[1]) + (sum[2] + sum[3])) +
-         ((sum[4] + sum[5]) + (sum[6] + sum[7]));
+  *dot = ((sum[0] + sum[1]) + (sum[2] + sum[3])) + ((sum[4] + sum[5]) + (sum[6] + sum[7]));
   double m = mx[0];
   for (int l = 1; l < 8; ++l) m = mx[l] > m ? mx[l] : m;
   *max_weighted_square = m;
@@ -137,6 +130,8 @@ double kernel_from_r2(double r2, double s2) {
   return s2 * (1.0 + sr + (5.0 / 3.0) * r2) * std::exp(-sr);
 }
 
-double exp_nonpositive(double x) { return exp_nonpositive_inline(x); }
+double exp_nonpositive(double x) {
+  return exp_nonpositive_inline(x);
+}
 
 }  // namespace hh::matern

@@ -16,9 +16,12 @@ namespace {
 
 const char* kind_name(DimensionKind kind) {
   switch (kind) {
-    case DimensionKind::Ordinal: return "ordinal";
-    case DimensionKind::Categorical: return "categorical";
-    case DimensionKind::Boolean: return "boolean";
+    case DimensionKind::Ordinal:
+      return "ordinal";
+    case DimensionKind::Categorical:
+      return "categorical";
+    case DimensionKind::Boolean:
+      return "boolean";
   }
   return "unknown";
 }
@@ -57,9 +60,12 @@ Dimension Dimension::boolean(std::string name) {
 
 int Dimension::levels() const {
   switch (kind) {
-    case DimensionKind::Ordinal: return static_cast<int>(values.size());
-    case DimensionKind::Categorical: return static_cast<int>(count);
-    case DimensionKind::Boolean: return 2;
+    case DimensionKind::Ordinal:
+      return static_cast<int>(values.size());
+    case DimensionKind::Categorical:
+      return static_cast<int>(count);
+    case DimensionKind::Boolean:
+      return 2;
   }
   return 0;
 }
@@ -73,12 +79,13 @@ void validate(const Dimension& d, std::size_t i) {
     case DimensionKind::Ordinal: {
       const std::size_t k = d.values.size();
       if (k < 1) fail("needs at least one value");
-      if (k > static_cast<std::size_t>(kMaxLevels)) fail(std::to_string(k) + " values exceed the maximum of " + max);
+      if (k > static_cast<std::size_t>(kMaxLevels))
+        fail(std::to_string(k) + " values exceed the maximum of " + max);
       for (std::size_t j = 0; j < k; ++j) {
         if (!std::isfinite(d.values[j])) fail("value " + std::to_string(j) + " is not finite");
         if (j > 0 && !(d.values[j] > d.values[j - 1])) {
-          fail("values must be strictly increasing (value " + std::to_string(j) + " is not greater than value " +
-               std::to_string(j - 1) + ")");
+          fail("values must be strictly increasing (value " + std::to_string(j) +
+               " is not greater than value " + std::to_string(j - 1) + ")");
         }
       }
       return;
@@ -87,14 +94,16 @@ void validate(const Dimension& d, std::size_t i) {
       if (!d.values.empty()) fail("values are for ordinal dimensions only");
       if (d.count < 1) fail("needs at least one level, got " + std::to_string(d.count));
       if (d.count > kMaxLevels) {
-        fail(std::to_string(d.count) + " levels exceed the maximum of " + max + " (each level is one model feature)");
+        fail(std::to_string(d.count) + " levels exceed the maximum of " + max +
+             " (each level is one model feature)");
       }
       return;
     case DimensionKind::Boolean:
       if (!d.values.empty()) fail("values are for ordinal dimensions only");
       return;
   }
-  throw std::invalid_argument(dim_label(d, i) + ": unknown dimension kind " + std::to_string(static_cast<int>(d.kind)));
+  throw std::invalid_argument(dim_label(d, i) + ": unknown dimension kind " +
+                              std::to_string(static_cast<int>(d.kind)));
 }
 
 DiscreteSpace::DiscreteSpace(std::vector<Dimension> dims) : dims_(std::move(dims)) {
@@ -266,8 +275,9 @@ void DiscreteSpace::validate(const std::int32_t* points, int count) const {
       const std::int32_t v = points[i * nd + j];
       const int k = dims_[j].levels();
       if (v < 0 || v >= k) {
-        throw std::invalid_argument("point " + std::to_string(i) + ": index " + std::to_string(v) + " out of range [0, " +
-                                    std::to_string(k) + ") for " + kind_name(dims_[j].kind) + " " +
+        throw std::invalid_argument("point " + std::to_string(i) + ": index " + std::to_string(v) +
+                                    " out of range [0, " + std::to_string(k) + ") for " +
+                                    kind_name(dims_[j].kind) + " " +
                                     dim_label(dims_[j], static_cast<std::size_t>(j)));
       }
     }
@@ -295,15 +305,21 @@ std::uint64_t DiscreteSpace::hash(const std::int32_t* point) const {
 }
 
 PointSet::PointSet(int num_dims) : num_dims_(num_dims) {
-  if (num_dims < 1) throw std::invalid_argument("PointSet: num_dims must be >= 1, got " + std::to_string(num_dims));
+  if (num_dims < 1)
+    throw std::invalid_argument("PointSet: num_dims must be >= 1, got " + std::to_string(num_dims));
 }
 
 std::string PointSet::key(const std::int32_t* point) const {
-  return std::string(reinterpret_cast<const char*>(point), sizeof(std::int32_t) * static_cast<std::size_t>(num_dims_));
+  return std::string(reinterpret_cast<const char*>(point),
+                     sizeof(std::int32_t) * static_cast<std::size_t>(num_dims_));
 }
 
-void PointSet::insert(const std::int32_t* point) { keys_.insert(key(point)); }
+void PointSet::insert(const std::int32_t* point) {
+  keys_.insert(key(point));
+}
 
-bool PointSet::contains(const std::int32_t* point) const { return keys_.count(key(point)) != 0; }
+bool PointSet::contains(const std::int32_t* point) const {
+  return keys_.count(key(point)) != 0;
+}
 
 }  // namespace hh

@@ -72,8 +72,8 @@ class DiscreteSpace {
   // contributes only max_categorical of them, sampled without replacement
   // from (seed, the point), so the count per step stays bounded (and the
   // memory of a hill-climb linear in the level count).
-  void neighbours(const std::int32_t* point, std::vector<std::int32_t>* out,
-                  int max_categorical = 0, std::uint64_t seed = 0) const;
+  void neighbours(const std::int32_t* point, std::vector<std::int32_t>* out, int max_categorical = 0,
+                  std::uint64_t seed = 0) const;
   // Throws std::invalid_argument when a row has an index out of range.
   void validate(const std::int32_t* points, int count) const;
   std::uint64_t hash(const std::int32_t* point) const;

@@ -29,20 +29,22 @@ std::atomic<int>& default_threads() {
 
 void set_num_threads(int threads) {
   if (threads < 0)
-    throw std::invalid_argument("set_num_threads: threads must be >= 0 (0 = "
-                                "the hardware's count), got " +
-                                std::to_string(threads));
+    throw std::invalid_argument(
+        "set_num_threads: threads must be >= 0 (0 = "
+        "the hardware's count), got " +
+        std::to_string(threads));
   default_threads().store(threads == 0 ? hardware_threads() : threads);
 }
 
-int get_num_threads() { return default_threads().load(); }
+int get_num_threads() {
+  return default_threads().load();
+}
 
 int resolve_threads(int requested) {
   return requested > 0 ? requested : get_num_threads();
 }
 
-void parallel_for(int num_tasks, int threads,
-                  const std::function<void(int task, int worker)>& fn) {
+void parallel_for(int num_tasks, int threads, const std::function<void(int task, int worker)>& fn) {
   if (num_tasks <= 0) return;
   const int workers = std::max(1, std::min(resolve_threads(threads), num_tasks));
   if (workers == 1) {

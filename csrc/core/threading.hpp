@@ -15,8 +15,7 @@ int resolve_threads(int requested);
 // task -> worker mapping is not deterministic; callers must make each task's
 // result independent of the worker (worker only indexes scratch space).
 // The first exception thrown by any task is rethrown after all workers end.
-void parallel_for(int num_tasks, int threads,
-                  const std::function<void(int task, int worker)>& fn);
+void parallel_for(int num_tasks, int threads, const std::function<void(int task, int worker)>& fn);
 
 // Makes OpenBLAS (the core's own copy, scipy-openblas32) run single-threaded;
 // cheap when it already does, so entry points call it every time (something

@@ -65,7 +65,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) {
     const double* f = x.data() + static_cast<std::size_t>(i) * nf;
     double v = 0.0;
-    for (int k = 0; k < nf; ++k) v += (1.0 + (k % 4)) * (f[k] - 0.3 - 0.1 * (k % 5)) * (f[k] - 0.3 - 0.1 * (k % 5));
+    for (int k = 0; k < nf; ++k)
+      v += (1.0 + (k % 4)) * (f[k] - 0.3 - 0.1 * (k % 5)) * (f[k] - 0.3 - 0.1 * (k % 5));
     y[i] = std::log(1.0 + v) + 0.05 * std::sin(17.0 * i);
     mean += y[i] / n;
   }

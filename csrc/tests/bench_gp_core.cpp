@@ -39,9 +39,8 @@ void make_data(int n, std::uint64_t seed, std::vector<double>* x, std::vector<do
     for (int k = 0; k < 10; ++k) r[k] = std::floor(rng.uniform() * 8.0) / 7.0;
     for (int k = 10; k < 16; ++k) r[k] = rng.uniform() < 0.5 ? 0.0 : 1.0;
     r[16 + static_cast<int>(rng.uniform() * 4.0)] = 1.0;
-    (*y)[i] = std::sin(3.0 * r[0]) + (r[1] - 0.4) * (r[1] - 0.4) * 4.0 +
-              0.5 * r[2] * r[10] + 0.3 * r[17] - 0.2 * r[3] +
-              0.05 * (rng.uniform() - 0.5);
+    (*y)[i] = std::sin(3.0 * r[0]) + (r[1] - 0.4) * (r[1] - 0.4) * 4.0 + 0.5 * r[2] * r[10] + 0.3 * r[17] -
+              0.2 * r[3] + 0.05 * (rng.uniform() - 0.5);
   }
 }
 
@@ -106,14 +105,12 @@ int main(int argc, char** argv) {
             "fit N=%d D=%d threads=%d screening=%d: %.3f s, %d starts, %d evaluations "
             "(%d on all data; %.1f ms per full-data evaluation incl. gradient), lml %.3f "
             "(standardised-y lml %.3f)\n",
-            n, kDim, threads, screening, fit_s, r.starts, r.evaluations, r.full_evaluations,
-            per_eval * 1e3, r.log_marginal_likelihood,
-            r.log_marginal_likelihood + n * std::log(ys));
+            n, kDim, threads, screening, fit_s, r.starts, r.evaluations, r.full_evaluations, per_eval * 1e3,
+            r.log_marginal_likelihood, r.log_marginal_likelihood + n * std::log(ys));
         const auto& hp = g2.hyperparameters();
         std::printf("  s2 %.3g sigma2 %.3g tau2 %.3g mean %.3g l[0..3] %.3g %.3g %.3g %.3g\n",
-                    hp.signal_variance, hp.noise_variance, hp.noise_floor, hp.mean,
-                    hp.lengthscales[0], hp.lengthscales[1], hp.lengthscales[2],
-                    hp.lengthscales[3]);
+                    hp.signal_variance, hp.noise_variance, hp.noise_floor, hp.mean, hp.lengthscales[0],
+                    hp.lengthscales[1], hp.lengthscales[2], hp.lengthscales[3]);
         if (screening > 0) gp.set_hyperparameters(hp);
         std::fflush(stdout);
       }
@@ -130,8 +127,8 @@ int main(int argc, char** argv) {
         t0 = std::chrono::steady_clock::now();
         gp.predict_mean(xc.data(), m, mean.data(), threads);
         const double mean_s = seconds_since(t0);
-        std::printf("predict N=%d M=%d threads=%d: mean+variance %.3f s, mean only %.3f s\n",
-                    n, m, threads, pred_s, mean_s);
+        std::printf("predict N=%d M=%d threads=%d: mean+variance %.3f s, mean only %.3f s\n", n, m, threads,
+                    pred_s, mean_s);
         if (!dump_dir.empty() && threads == 1) {
           dump(dump_dir, "xc.bin", xc);
           gp.predict(xc.data(), m, mean.data(), var.data(), threads);

@@ -24,27 +24,19 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 void test_log_ei_reference() {
   // log h(z), h(z) = phi(z) + z Phi(z), from mpmath at 40 digits. With
   // sigma = 1, best = 0, mean = -z: log EI = log h(z).
-  const double ref[][2] = {{3.0, 1.0987396653277077727},
-                           {0.5, -0.35982768374506381859},
-                           {0.0, -0.91893853320467274178},
-                           {-1.0, -2.4851210257126413368},
-                           {-3.999, -11.844629552292603786},
-                           {-4.0, -11.849061577550663111},
-                           {-4.5, -14.180488381868340313},
-                           {-5.0, -16.744301162660990143},
-                           {-7.0, -29.368107183141277688},
-                           {-10.0, -55.553122036122355927},
-                           {-20.0, -206.91783850942509785},
-                           {-37.0, -692.64296016327040574},
-                           {-100.0, -5010.1295788002497923},
-                           {-1000.0, -500014.73445209115845}};
+  const double ref[][2] = {
+      {3.0, 1.0987396653277077727},     {0.5, -0.35982768374506381859},   {0.0, -0.91893853320467274178},
+      {-1.0, -2.4851210257126413368},   {-3.999, -11.844629552292603786}, {-4.0, -11.849061577550663111},
+      {-4.5, -14.180488381868340313},   {-5.0, -16.744301162660990143},   {-7.0, -29.368107183141277688},
+      {-10.0, -55.553122036122355927},  {-20.0, -206.91783850942509785},  {-37.0, -692.64296016327040574},
+      {-100.0, -5010.1295788002497923}, {-1000.0, -500014.73445209115845}};
   for (const auto& r : ref) {
     const double z = r[0];
     HH_CHECK_NEAR(hh::log_expected_improvement(-z, 1.0, 0.0), r[1], 1e-14);
   }
   // sigma scaling: log EI = log sigma + log h((best - mu) / sigma).
-  HH_CHECK_NEAR(hh::log_expected_improvement(2.0 + 20.0 * 0.5, 0.25, 2.0), std::log(0.5) - 206.91783850942509785,
-                1e-14);
+  HH_CHECK_NEAR(hh::log_expected_improvement(2.0 + 20.0 * 0.5, 0.25, 2.0),
+                std::log(0.5) - 206.91783850942509785, 1e-14);
   // EI itself (representable range).
   HH_CHECK_NEAR(hh::expected_improvement(0.0, 1.0, 0.0), 0.39894228040143267794, 1e-15);
   HH_CHECK_NEAR(hh::expected_improvement(5.0, 1.0, 0.0) / 5.3461655338328149539e-8, 1.0, 1e-13);
@@ -84,8 +76,8 @@ void test_log_ei_tail() {
   HH_CHECK(checked > 500);
   // Asymptote: log h(z) ~ -z^2/2 - log sqrt(2 pi) - 2 log|z| (error ~3/z^2).
   const double z = -1e4;
-  HH_CHECK_NEAR(hh::log_expected_improvement(-z, 1.0, 0.0), -0.5 * z * z - 0.918938533204672741780 - 2.0 * std::log(-z),
-                1e-15);
+  HH_CHECK_NEAR(hh::log_expected_improvement(-z, 1.0, 0.0),
+                -0.5 * z * z - 0.918938533204672741780 - 2.0 * std::log(-z), 1e-15);
   // Monotone in the variance (what the bound pruning relies on).
   double last = kNegInf;
   for (double var = 1e-8; var < 1e3; var *= 1.3) {
@@ -119,18 +111,24 @@ std::uint64_t mix(std::uint64_t* s) {
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
 }
-double uniform(std::uint64_t* s) { return (mix(s) >> 11) * (1.0 / 9007199254740992.0); }
+double uniform(std::uint64_t* s) {
+  return (mix(s) >> 11) * (1.0 / 9007199254740992.0);
+}
 
-hh::Dimension ordinal(std::vector<double> values) { return hh::Dimension::ordinal(std::move(values)); }
-hh::Dimension cat(int k) { return hh::Dimension::categorical(k); }
-hh::Dimension boolean() { return hh::Dimension::boolean(); }
+hh::Dimension ordinal(std::vector<double> values) {
+  return hh::Dimension::ordinal(std::move(values));
+}
+hh::Dimension cat(int k) {
+  return hh::Dimension::categorical(k);
+}
+hh::Dimension boolean() {
+  return hh::Dimension::boolean();
+}
 
 // 3 ordinals x 2 categoricals x boolean: 4 * 5 * 3 * 3 * 2 * 2 = 720 points.
 hh::DiscreteSpace small_space() {
-  return hh::DiscreteSpace({ordinal({0, 1, 2, 3}),
-                            ordinal({0, 1, 2, 3, 4}),
-                            ordinal({0.0, 0.5, 2.0}), cat(3), cat(2),
-                            boolean()});
+  return hh::DiscreteSpace(
+      {ordinal({0, 1, 2, 3}), ordinal({0, 1, 2, 3, 4}), ordinal({0.0, 0.5, 2.0}), cat(3), cat(2), boolean()});
 }
 
 // 8 ordinals, 2 categoricals, 2 booleans: ~2e9 points, 18 features.
@@ -242,7 +240,9 @@ int brute_argmax(const std::vector<double>& scores, const std::vector<std::int32
   return best;
 }
 
-bool same_point(const std::int32_t* a, const std::int32_t* b, int nd) { return std::equal(a, a + nd, b); }
+bool same_point(const std::int32_t* a, const std::int32_t* b, int nd) {
+  return std::equal(a, a + nd, b);
+}
 
 // Brute-force kriging believer over all `pts`, compared pick by pick.
 void check_against_brute_force(const Problem& pr, const hh::AcquisitionModels& models,
@@ -255,14 +255,15 @@ void check_against_brute_force(const Problem& pr, const hh::AcquisitionModels& m
   std::set<std::vector<std::int32_t>> picked;
   const int picks = static_cast<int>(res.scores.size());
   for (int b = 0; b < picks; ++b) {
-    const std::vector<double> scores = hh::score_points(pr.space, bm, opt, pts.data(), static_cast<int>(pts.size()) / nd);
+    const std::vector<double> scores =
+        hh::score_points(pr.space, bm, opt, pts.data(), static_cast<int>(pts.size()) / nd);
     const int i = brute_argmax(scores, pts, nd, pr.exclude, picked);
     HH_CHECK(i >= 0);
     if (i < 0) return;
     const std::int32_t* got = res.points.data() + static_cast<std::size_t>(b) * nd;
     if (!same_point(got, pts.data() + static_cast<std::size_t>(i) * nd, nd)) {
-      std::fprintf(stderr, "[%s] pick %d differs from brute force: score %.17g vs %.17g\n", label, b, res.scores[b],
-                   scores[i]);
+      std::fprintf(stderr, "[%s] pick %d differs from brute force: score %.17g vs %.17g\n", label, b,
+                   res.scores[b], scores[i]);
       HH_CHECK(false);
     }
     HH_CHECK_NEAR(res.scores[b], scores[i], 1e-8);
@@ -369,9 +370,11 @@ void test_local_search_reaches_local_optimum() {
   const int nd = pr.space.num_dims();
   std::vector<std::int32_t> nb;
   pr.space.neighbours(res.points.data(), &nb);
-  const std::vector<double> ns = hh::score_points(pr.space, models, opt, nb.data(), static_cast<int>(nb.size()) / nd);
+  const std::vector<double> ns =
+      hh::score_points(pr.space, models, opt, nb.data(), static_cast<int>(nb.size()) / nd);
   for (std::size_t i = 0; i < ns.size(); ++i) {
-    if (!pr.exclude.contains(nb.data() + i * nd)) HH_CHECK(ns[i] <= res.scores[0] + 1e-9 * (1 + std::fabs(ns[i])));
+    if (!pr.exclude.contains(nb.data() + i * nd))
+      HH_CHECK(ns[i] <= res.scores[0] + 1e-9 * (1 + std::fabs(ns[i])));
   }
   // And beats the pool's own best.
   std::vector<std::int32_t> pool(static_cast<std::size_t>(opt.pool_size) * nd);
@@ -410,7 +413,8 @@ void test_pruned_equals_unpruned() {
     pr.space.sample(opt.seed, opt.pool_size, pool.data());
     for (int i = 0; i < 300; ++i) exclude.insert(pool.data() + static_cast<std::size_t>(i) * nd);
 
-    const hh::AcquisitionResult pruned = hh::maximize_acquisition(pr.space, models, opt, &exclude, nullptr, 0);
+    const hh::AcquisitionResult pruned =
+        hh::maximize_acquisition(pr.space, models, opt, &exclude, nullptr, 0);
     opt.prune = false;
     const hh::AcquisitionResult full = hh::maximize_acquisition(pr.space, models, opt, &exclude, nullptr, 0);
     HH_CHECK(pruned.points == full.points);
@@ -418,7 +422,8 @@ void test_pruned_equals_unpruned() {
     for (std::size_t b = 0; b < pruned.scores.size() && b < full.scores.size(); ++b) {
       HH_CHECK_NEAR(pruned.scores[b], full.scores[b], 1e-9);
     }
-    HH_CHECK(pruned.candidates_scored == full.candidates_scored || pruned.candidates_scored <= full.candidates_scored);
+    HH_CHECK(pruned.candidates_scored == full.candidates_scored ||
+             pruned.candidates_scored <= full.candidates_scored);
     HH_CHECK(pruned.exact_evaluations < full.exact_evaluations / 2);
     std::printf("pruned vs full (%s): scored %lld / %lld, exact %lld / %lld\n",
                 kind == hh::AcquisitionKind::LogEI ? "logei" : "ucb", pruned.candidates_scored,
@@ -432,7 +437,8 @@ void test_pruned_equals_unpruned() {
     opt.prune = true;
     opt.local_starts = 0;
     opt.local_max_steps = 0;
-    const hh::AcquisitionResult pool_only = hh::maximize_acquisition(pr.space, models, opt, &exclude, nullptr, 0);
+    const hh::AcquisitionResult pool_only =
+        hh::maximize_acquisition(pr.space, models, opt, &exclude, nullptr, 0);
     Problem view = pr;  // same model, the bigger exclusion set
     view.exclude = exclude;
     check_against_brute_force(view, models, opt, pool_only, pool, "pool");
@@ -456,7 +462,8 @@ void test_determinism() {
     HH_CHECK(runs[r].exact_evaluations == runs[0].exact_evaluations);
   }
   opt.seed = 1235;
-  const hh::AcquisitionResult other = hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
+  const hh::AcquisitionResult other =
+      hh::maximize_acquisition(pr.space, models, opt, &pr.exclude, nullptr, 0);
   HH_CHECK(other.scores.size() == 6u);
 }
 
@@ -552,7 +559,8 @@ void test_pool_caps_and_options() {
   opt.local_max_steps = 5;
   const hh::AcquisitionResult none = hh::maximize_acquisition(big.space, models, opt, nullptr, nullptr, 0);
   HH_CHECK(none.scores.empty());
-  const hh::AcquisitionResult climbs = hh::maximize_acquisition(big.space, models, opt, nullptr, big.train.data(), 2);
+  const hh::AcquisitionResult climbs =
+      hh::maximize_acquisition(big.space, models, opt, nullptr, big.train.data(), 2);
   HH_CHECK(climbs.scores.size() == 3u);
   // A huge batch reserves nothing per candidate; it stops when candidates run out.
   opt.pool_size = 200;
@@ -564,15 +572,27 @@ void test_pool_caps_and_options() {
   hh::AcquisitionOptions o;
   hh::validate(o);
   auto rejects = [](hh::AcquisitionOptions bad) { HH_CHECK_THROWS(hh::validate(bad)); };
-  o.batch_size = 0; rejects(o); o = hh::AcquisitionOptions();
-  o.pool_size = -1; rejects(o); o = hh::AcquisitionOptions();
-  o.threads = -1; rejects(o); o = hh::AcquisitionOptions();
-  o.fantasy_repetitions = std::nan(""); rejects(o); o = hh::AcquisitionOptions();
-  o.feasibility_floor = 0.0; rejects(o); o = hh::AcquisitionOptions();
-  o.best = std::nan(""); rejects(o);
+  o.batch_size = 0;
+  rejects(o);
+  o = hh::AcquisitionOptions();
+  o.pool_size = -1;
+  rejects(o);
+  o = hh::AcquisitionOptions();
+  o.threads = -1;
+  rejects(o);
+  o = hh::AcquisitionOptions();
+  o.fantasy_repetitions = std::nan("");
+  rejects(o);
+  o = hh::AcquisitionOptions();
+  o.feasibility_floor = 0.0;
+  rejects(o);
+  o = hh::AcquisitionOptions();
+  o.best = std::nan("");
+  rejects(o);
   o.kind = hh::AcquisitionKind::UCB;
   hh::validate(o);  // UCB does not use best
-  o.kind = static_cast<hh::AcquisitionKind>(7); rejects(o);
+  o.kind = static_cast<hh::AcquisitionKind>(7);
+  rejects(o);
   // The array versions check their input (the scalar ones pass NaN on).
   const double mean[2] = {0.0, std::nan("")}, var[2] = {1.0, 1.0};
   double out[2];

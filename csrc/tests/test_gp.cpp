@@ -77,16 +77,13 @@ struct NaiveGp {
   std::vector<double> x, l, z;  // z = L^-1 (y - m)
   hh::Hyperparameters hp;
   double lml;
-  NaiveGp(const std::vector<double>& x_, const std::vector<double>& y,
-          const std::vector<double>& reps, int n_, int d_,
-          const hh::Hyperparameters& hp_)
+  NaiveGp(const std::vector<double>& x_, const std::vector<double>& y, const std::vector<double>& reps,
+          int n_, int d_, const hh::Hyperparameters& hp_)
       : n(n_), d(d_), x(x_), hp(hp_) {
     l.assign(n * n, 0.0);
     for (int i = 0; i < n; ++i)
-      for (int j = 0; j < n; ++j)
-        l[i * n + j] = naive_kernel(&x[i * d], &x[j * d], hp);
-    for (int i = 0; i < n; ++i)
-      l[i * n + i] += hp.noise_variance / reps[i] + hp.noise_floor;
+      for (int j = 0; j < n; ++j) l[i * n + j] = naive_kernel(&x[i * d], &x[j * d], hp);
+    for (int i = 0; i < n; ++i) l[i * n + i] += hp.noise_variance / reps[i] + hp.noise_floor;
     if (!naive_cholesky(l, n)) throw std::runtime_error("naive chol failed");
     z.resize(n);
     for (int i = 0; i < n; ++i) z[i] = y[i] - hp.mean;
@@ -138,7 +135,7 @@ void test_matern_primitives() {
     dot[j] = 2.0 * rng.uniform() - 1.0;
   }
   dot[0] = 0.5 * (1.5 + sq[0]);  // r2 = 0 exactly
-  dot[1] = 10.0;                  // r2 < 0 -> clamped to 0
+  dot[1] = 10.0;                 // r2 < 0 -> clamped to 0
   const std::vector<double> dref = dot;
   dot2 = dot;
   hh::matern::kernel_and_grad_row(1.5, sq.data(), dot.data(), grad.data(), n, 2.0);
@@ -172,8 +169,7 @@ void test_matern_primitives() {
       if (q > ref_max) ref_max = q;
     }
     double got_dot = -1.0, got_max = -1.0;
-    hh::matern::row_dot_and_max_weighted_square(k.data(), a.data(), w.data(), count, &got_dot,
-                                                &got_max);
+    hh::matern::row_dot_and_max_weighted_square(k.data(), a.data(), w.data(), count, &got_dot, &got_max);
     HH_CHECK(std::fabs(got_dot - ref_dot) <= 1e-15 * (ref_abs + 1.0));
     HH_CHECK(got_max == ref_max);
   }
@@ -338,8 +334,7 @@ void test_degenerate_data() {
   {
     const int n = 30;
     auto x = random_matrix(rng, n, d);
-    for (int i = 15; i < n; ++i)
-      std::copy(&x[(i - 15) * d], &x[(i - 15) * d] + d, &x[i * d]);
+    for (int i = 15; i < n; ++i) std::copy(&x[(i - 15) * d], &x[(i - 15) * d] + d, &x[i * d]);
     std::vector<double> y(n);
     for (int i = 0; i < n; ++i) y[i] = x[i * d] + 0.01 * rng.normal();
     hh::GaussianProcess gp(d);
@@ -411,8 +406,8 @@ void test_degenerate_data() {
   }
 }
 
-void make_gp_sample(int n, int d, const std::vector<double>& ls, std::uint64_t seed,
-                    std::vector<double>* x, std::vector<double>* y) {
+void make_gp_sample(int n, int d, const std::vector<double>& ls, std::uint64_t seed, std::vector<double>* x,
+                    std::vector<double>* y) {
   TestRng rng(seed);
   *x = random_matrix(rng, n, d);
   hh::Hyperparameters hp;
@@ -451,13 +446,16 @@ void test_fit_recovers_and_is_deterministic() {
   HH_CHECK(ra.starts == 1 + o.restarts);
   HH_CHECK(ra.evaluations > 0 && ra.evaluations == rb.evaluations);
   HH_CHECK(ra.log_marginal_likelihood == rb.log_marginal_likelihood);
-  for (int k = 0; k < d; ++k) HH_CHECK(a.hyperparameters().lengthscales[k] == b.hyperparameters().lengthscales[k]);
+  for (int k = 0; k < d; ++k)
+    HH_CHECK(a.hyperparameters().lengthscales[k] == b.hyperparameters().lengthscales[k]);
   HH_CHECK(ra.log_marginal_likelihood > before);
   HH_CHECK_NEAR(ra.log_marginal_likelihood, a.log_marginal_likelihood(), 0.0);
   const auto& hp = a.hyperparameters();
-  std::fprintf(stderr, "fit: l = %.3f %.3f %.3f, s2 = %.3f, sigma2 = %.2e, tau2 = %.2e, mean = %.3f, evals %d, lml %.3f\n",
-               hp.lengthscales[0], hp.lengthscales[1], hp.lengthscales[2], hp.signal_variance,
-               hp.noise_variance, hp.noise_floor, hp.mean, ra.evaluations, ra.log_marginal_likelihood);
+  std::fprintf(
+      stderr,
+      "fit: l = %.3f %.3f %.3f, s2 = %.3f, sigma2 = %.2e, tau2 = %.2e, mean = %.3f, evals %d, lml %.3f\n",
+      hp.lengthscales[0], hp.lengthscales[1], hp.lengthscales[2], hp.signal_variance, hp.noise_variance,
+      hp.noise_floor, hp.mean, ra.evaluations, ra.log_marginal_likelihood);
   HH_CHECK(hp.lengthscales[0] > truth[0] / 2 && hp.lengthscales[0] < truth[0] * 2);
   HH_CHECK(hp.lengthscales[1] > truth[1] / 2 && hp.lengthscales[1] < truth[1] * 2);
   HH_CHECK(hp.lengthscales[2] > 3.0);  // irrelevant dimension stays long
@@ -490,9 +488,8 @@ void test_screening() {
   HH_CHECK(ra.full_evaluations < ra.evaluations);
   HH_CHECK(rb.full_evaluations == rb.evaluations);
   HH_CHECK(ra.full_evaluations < rb.full_evaluations);
-  std::fprintf(stderr, "screening: lml %.4f (%d/%d evals) vs %.4f (%d evals)\n",
-               ra.log_marginal_likelihood, ra.full_evaluations, ra.evaluations,
-               rb.log_marginal_likelihood, rb.evaluations);
+  std::fprintf(stderr, "screening: lml %.4f (%d/%d evals) vs %.4f (%d evals)\n", ra.log_marginal_likelihood,
+               ra.full_evaluations, ra.evaluations, rb.log_marginal_likelihood, rb.evaluations);
   HH_CHECK(ra.log_marginal_likelihood > rb.log_marginal_likelihood - 0.5);
   // Determinism with screening.
   hh::GaussianProcess c(d);
@@ -729,15 +726,27 @@ void test_option_validation() {
   hh::FitOptions o;
   hh::validate(o);
   auto rejects = [](hh::FitOptions bad) { HH_CHECK_THROWS(hh::validate(bad)); };
-  o.restarts = -1; rejects(o); o = hh::FitOptions();
-  o.max_iterations = 0; rejects(o); o = hh::FitOptions();
-  o.tolerance = std::nan(""); rejects(o); o = hh::FitOptions();
+  o.restarts = -1;
+  rejects(o);
+  o = hh::FitOptions();
+  o.max_iterations = 0;
+  rejects(o);
+  o = hh::FitOptions();
+  o.tolerance = std::nan("");
+  rejects(o);
+  o = hh::FitOptions();
   o.tolerance = 0.0;
   hh::validate(o);  // 0 is allowed: stop on the gradient or the iteration limit
   o = hh::FitOptions();
-  o.noise_min = 0.0; rejects(o); o = hh::FitOptions();
-  o.lengthscale_prior_width = -1.0; rejects(o); o = hh::FitOptions();
-  o.threads = -1; rejects(o); o = hh::FitOptions();
+  o.noise_min = 0.0;
+  rejects(o);
+  o = hh::FitOptions();
+  o.lengthscale_prior_width = -1.0;
+  rejects(o);
+  o = hh::FitOptions();
+  o.threads = -1;
+  rejects(o);
+  o = hh::FitOptions();
   hh::Hyperparameters hp = some_hp(2);
   hh::validate(hp, 2);
   HH_CHECK_THROWS(hh::validate(hp, 3));

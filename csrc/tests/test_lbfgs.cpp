@@ -39,9 +39,7 @@ void test_rosenbrock() {
   const int n = kRosenbrockDim;
   const auto &lo = kRosenbrockLo, &hi = kRosenbrockHi, &x0 = kRosenbrockX0;
   const hh::LbfgsOptions o = rosenbrock_options();
-  auto r = hh::minimize_lbfgs(
-      [&](const double* x, double* g) { return rosenbrock(x, g, n); }, x0, lo,
-      hi, o);
+  auto r = hh::minimize_lbfgs([&](const double* x, double* g) { return rosenbrock(x, g, n); }, x0, lo, hi, o);
   HH_CHECK(r.ok);
   HH_CHECK(r.converged);
   for (int i = 0; i < n; ++i) HH_CHECK_NEAR(r.x[i], 1.0, 1e-5);
@@ -55,8 +53,8 @@ void test_value_only_trials() {
   const int n = kRosenbrockDim;
   const auto &lo = kRosenbrockLo, &hi = kRosenbrockHi, &x0 = kRosenbrockX0;
   hh::LbfgsOptions o = rosenbrock_options();
-  auto full = hh::minimize_lbfgs(
-      [&](const double* x, double* g) { return rosenbrock(x, g, n); }, x0, lo, hi, o);
+  auto full =
+      hh::minimize_lbfgs([&](const double* x, double* g) { return rosenbrock(x, g, n); }, x0, lo, hi, o);
   o.value_only_trials = true;
   int value_calls = 0, gradient_calls = 0;
   bool repeats_point = true;
@@ -77,7 +75,7 @@ void test_value_only_trials() {
   HH_CHECK(lazy.evaluations == full.evaluations && lazy.iterations == full.iterations);
   HH_CHECK(repeats_point);
   HH_CHECK(value_calls == full.evaluations - 1);  // all but the start point
-  HH_CHECK(gradient_calls < full.evaluations);     // rejected trials had none
+  HH_CHECK(gradient_calls < full.evaluations);    // rejected trials had none
 }
 
 void test_active_bounds() {

@@ -14,12 +14,17 @@ namespace {
 hh::Dimension ordinal(std::vector<double> values, const char* name = "") {
   return hh::Dimension::ordinal(std::move(values), name);
 }
-hh::Dimension categorical(std::int64_t levels) { return hh::Dimension::categorical(levels); }
-hh::Dimension boolean() { return hh::Dimension::boolean(); }
+hh::Dimension categorical(std::int64_t levels) {
+  return hh::Dimension::categorical(levels);
+}
+hh::Dimension boolean() {
+  return hh::Dimension::boolean();
+}
 
 // ordinal(4 values), single-level ordinal, categorical(3), boolean.
 hh::DiscreteSpace mixed_space() {
-  return hh::DiscreteSpace({ordinal({4.0, 5.0, 6.0, 8.0}, "block"), ordinal({7.0}), categorical(3), boolean()});
+  return hh::DiscreteSpace(
+      {ordinal({4.0, 5.0, 6.0, 8.0}, "block"), ordinal({7.0}), categorical(3), boolean()});
 }
 
 void test_construction() {
@@ -87,7 +92,8 @@ void test_sampling() {
   // Pinned values (also reproduced by an independent Python port of
   // splitmix64 + xoshiro256** + Lemire rejection on 32-bit halves): the
   // generator is our own, so these must hold on every platform.
-  const hh::DiscreteSpace big({ordinal({0, 1, 2, 3, 4, 5, 6}), categorical(5), boolean(), ordinal({1, 2, 3})});
+  const hh::DiscreteSpace big(
+      {ordinal({0, 1, 2, 3, 4, 5, 6}), categorical(5), boolean(), ordinal({1, 2, 3})});
   std::vector<std::int32_t> pinned(3 * 4);
   big.sample(42, 3, pinned.data());
   const std::vector<std::int32_t> expected_pinned = {0, 0, 0, 1, 4, 1, 1, 0, 6, 4, 1, 0};
@@ -108,9 +114,9 @@ void test_features() {
   std::vector<double> f(3 * 6, -1.0);
   s.features(pts.data(), 3, f.data());
   const double r = 1.0 / std::sqrt(2.0);
-  const std::vector<double> expected = {0.0, 0.0, r, 0.0, 0.0, 0.0,  //
-                                        1.0, 0.0, 0.0, 0.0, r, 1.0,  //
-                                        0.5, 0.0, 0.0, r, 0.0, 0.0};
+  const std::vector<double> expected = {0.0, 0.0, r,   0.0, 0.0, 0.0,  //
+                                        1.0, 0.0, 0.0, 0.0, r,   1.0,  //
+                                        0.5, 0.0, 0.0, r,   0.0, 0.0};
   for (int i = 0; i < 18; ++i) HH_CHECK_NEAR(f[i], expected[i], 1e-15);
   // Two different categorical levels are at distance 1, like the ordinal ends.
   double d2 = 0.0;
@@ -219,8 +225,8 @@ void test_limits_and_overflowing_ordinals() {
   HH_CHECK(s.size_capped(1000) == 24);
   HH_CHECK(s.size_capped(10) == 11);
   // 1e20 points: more than an int64 holds.
-  const hh::DiscreteSpace huge({categorical(10000), categorical(10000), categorical(10000), categorical(10000),
-                                categorical(10000)});
+  const hh::DiscreteSpace huge(
+      {categorical(10000), categorical(10000), categorical(10000), categorical(10000), categorical(10000)});
   const std::int64_t cap = std::int64_t{1} << 62;
   HH_CHECK(huge.size_capped(cap) == cap + 1);
   std::set<std::vector<std::int32_t>> all;

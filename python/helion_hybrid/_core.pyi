@@ -72,9 +72,7 @@ class DimensionKind(enum.Enum):
     BOOLEAN = 2
 
 class Dimension:
-    def __init__(
-        self, kind: DimensionKind, values: Any = (), levels: int = 0, name: str = ""
-    ) -> None: ...
+    def __init__(self, kind: DimensionKind, values: Any = (), levels: int = 0, name: str = "") -> None: ...
     @property
     def kind(self) -> DimensionKind: ...
     @property

@@ -53,10 +53,7 @@ def preload_openblas() -> None:
         import scipy_openblas32
     except ImportError as error:  # pragma: no cover - a broken install
         raise ImportError(
-            "helion_hybrid needs the 'scipy-openblas32' package (its BLAS); "
-            "reinstall with: pip install helion-hybrid"
+            "helion_hybrid needs the 'scipy-openblas32' package (its BLAS); reinstall with: pip install helion-hybrid"
         ) from error
-    path = os.path.join(
-        scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True)
-    )
+    path = os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True))
     ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)

@@ -12,7 +12,8 @@ pattern-search moves, the budget, and the finish.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -154,10 +155,21 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         else:
             # Helion's synchronous behaviour: its full timeout for the initial
             # design, then an adaptive timeout at the p90 (PatternSearch's rule).
-            stragglers = StragglerPolicy(factor=1.0, floor_s=floor, ceiling_s=ceiling,
-                                         min_samples=self.options.initial_design, ceiling_until_min_samples=True)
-        return EvaluationEngine(backend, workers=max(1, int(workers)), stragglers=stragglers,
-                                counters=self.counters, listeners=self.listeners, log=self.log)
+            stragglers = StragglerPolicy(
+                factor=1.0,
+                floor_s=floor,
+                ceiling_s=ceiling,
+                min_samples=self.options.initial_design,
+                ceiling_until_min_samples=True,
+            )
+        return EvaluationEngine(
+            backend,
+            workers=max(1, int(workers)),
+            stragglers=stragglers,
+            counters=self.counters,
+            listeners=self.listeners,
+            log=self.log,
+        )
 
     def enter_phase(self, name: str) -> None:
         """Account what follows to phase ``name`` (seconds and waiting)."""
@@ -226,9 +238,16 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
             flats.append(flat)
         return flats
 
-    def keep_busy(self, propose: Callable[[int], list[FlatConfig]], repetitions: int, phase: str,
-                  stop: Callable[[], bool], on_results: Callable[[list[Observation]], None],
-                  min_proposals: int, batch: int) -> None:
+    def keep_busy(
+        self,
+        propose: Callable[[int], list[FlatConfig]],
+        repetitions: int,
+        phase: str,
+        stop: Callable[[], bool],
+        on_results: Callable[[list[Observation]], None],
+        min_proposals: int,
+        batch: int,
+    ) -> None:
         """Keep every compile worker busy with ``propose(n)`` until ``stop()``
         (or the budget): results go to ``on_results`` as they arrive.
 

@@ -21,9 +21,7 @@ def as_float_array(value: Any, name: str, ndim: int) -> npt.NDArray[np.float64]:
         ValueError: for a wrong number of dimensions, an empty array, NaN or inf.
     """
     array = np.asarray(value)
-    if array.dtype == object or not (
-        np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)
-    ):
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.bool_)):
         raise TypeError(f"{name} must be numeric, got dtype {array.dtype}")
     if np.iscomplexobj(array):
         raise TypeError(f"{name} must be real, got dtype {array.dtype}")

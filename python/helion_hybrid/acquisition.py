@@ -39,9 +39,7 @@ class AcquisitionResult:
     exact_evaluations: int
 
 
-def log_expected_improvement(
-    mean: npt.ArrayLike, variance: npt.ArrayLike, best: float
-) -> npt.NDArray[np.float64]:
+def log_expected_improvement(mean: npt.ArrayLike, variance: npt.ArrayLike, best: float) -> npt.NDArray[np.float64]:
     """log EI for minimisation, accurate far into the tail where EI underflows.
 
     Raises:
@@ -50,9 +48,7 @@ def log_expected_improvement(
     return _core.log_expected_improvement(mean, variance, best)
 
 
-def expected_improvement(
-    mean: npt.ArrayLike, variance: npt.ArrayLike, best: float
-) -> npt.NDArray[np.float64]:
+def expected_improvement(mean: npt.ArrayLike, variance: npt.ArrayLike, best: float) -> npt.NDArray[np.float64]:
     """EI for minimisation: E[max(best - f, 0)]."""
     return _core.expected_improvement(mean, variance, best)
 
@@ -61,9 +57,7 @@ def _kind(acquisition: str) -> int:
     try:
         return _KINDS[acquisition]
     except KeyError:
-        raise ValueError(
-            f"unknown acquisition {acquisition!r}; available: {', '.join(_KINDS)}"
-        ) from None
+        raise ValueError(f"unknown acquisition {acquisition!r}; available: {', '.join(_KINDS)}") from None
 
 
 def _model_core(model: GaussianProcess | None, name: str) -> _core.GaussianProcess | None:

@@ -24,7 +24,8 @@ import math
 import random
 import statistics
 import time
-from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -226,9 +227,10 @@ class Counters:
         d = self.as_dict()
 
         def per_fidelity(table: dict[str, dict[int, int]]) -> str:
-            return ", ".join(
-                f"{phase} " + "+".join(f"{n}@{r}" for r, n in per.items()) for phase, per in table.items()
-            ) or "none"
+            return (
+                ", ".join(f"{phase} " + "+".join(f"{n}@{r}" for r, n in per.items()) for phase, per in table.items())
+                or "none"
+            )
 
         seconds = ", ".join(f"{k} {v:.1f}s" for k, v in d["seconds"].items())
         waiting = ", ".join(f"{k} {v:.1f}s" for k, v in d["waiting_seconds"].items()) or "none"
@@ -407,8 +409,9 @@ class EvaluationEngine:
             self.log(message)
 
     # -- submission ---------------------------------------------------------------
-    def submit(self, members: Sequence[tuple[Any, Any, npt.NDArray[np.int32]]], repetitions: int,
-               phase: str) -> list[Observation]:
+    def submit(
+        self, members: Sequence[tuple[Any, Any, npt.NDArray[np.int32]]], repetitions: int, phase: str
+    ) -> list[Observation]:
         """Queue configs for compile and a first timing at ``repetitions``.
 
         Args:
@@ -426,8 +429,7 @@ class EvaluationEngine:
             if config in self.observations:
                 self.counters.duplicate_proposals += 1
                 continue
-            obs = Observation(len(self.observations), config, point, member, phase, int(repetitions),
-                              submitted_at=now)
+            obs = Observation(len(self.observations), config, point, member, phase, int(repetitions), submitted_at=now)
             self.observations[config] = obs
             self._queue.append(obs)
             new.append(obs)
@@ -539,8 +541,9 @@ class EvaluationEngine:
                 obs.status = "compiling"
                 obs.started_at = self.clock.now()
                 background = self.backend.start(obs)
-                self.background_compiles = background if self.background_compiles is None else \
-                    self.background_compiles or background
+                self.background_compiles = (
+                    background if self.background_compiles is None else self.background_compiles or background
+                )
                 if background:
                     self._running.append(obs)
                 else:
@@ -623,22 +626,31 @@ class EvaluationEngine:
             self.counters.failures[status if status in FAILURE_STATUSES else "error"] += 1
         self._finished.append(obs)
         self._any_ok = self._any_ok or obs.status in OK_STATUSES
-        self.emit({
-            "event": "first_timing", "config": obs.config, "phase": obs.phase, "status": status,
-            "perf_ms": obs.median if obs.ok else None, "compile_s": obs.compile_s,
-            "fidelity": f"{obs.repetitions} reps", "samples": list(obs.samples) if obs.ok else None,
-            "check_s": obs.record.check_seconds if obs.record is not None else None,
-            "queued_s": _delta(obs.started_at, obs.submitted_at),
-            "waited_for_timing_s": _delta(obs.finished_at, obs.compiled_at),
-            "reason": reason,
-        })
+        self.emit(
+            {
+                "event": "first_timing",
+                "config": obs.config,
+                "phase": obs.phase,
+                "status": status,
+                "perf_ms": obs.median if obs.ok else None,
+                "compile_s": obs.compile_s,
+                "fidelity": f"{obs.repetitions} reps",
+                "samples": list(obs.samples) if obs.ok else None,
+                "check_s": obs.record.check_seconds if obs.record is not None else None,
+                "queued_s": _delta(obs.started_at, obs.submitted_at),
+                "waited_for_timing_s": _delta(obs.finished_at, obs.compiled_at),
+                "reason": reason,
+            }
+        )
 
     # -- results --------------------------------------------------------------------
     def successful(self, min_repetitions: int = 0) -> list[Observation]:
         """Configs that ran, with at least ``min_repetitions`` samples,
         fastest (by median) first."""
-        return sorted((o for o in self.observations.values() if o.ok and o.timed_repetitions >= min_repetitions),
-                      key=lambda o: (o.median, o.index))
+        return sorted(
+            (o for o in self.observations.values() if o.ok and o.timed_repetitions >= min_repetitions),
+            key=lambda o: (o.median, o.index),
+        )
 
     def failed(self) -> list[Observation]:
         return [o for o in self.observations.values() if o.failed]
@@ -666,9 +678,17 @@ class EvaluationEngine:
             obs.record.samples.extend(samples)
             obs.record.repetitions += missing
             self.counters.retimed[phase][int(repetitions)] += 1
-            self.emit({"event": "retime", "config": obs.config, "phase": phase, "status": "ok",
-                       "perf_ms": obs.median, "fidelity": f"{obs.record.repetitions} reps",
-                       "samples": list(obs.record.samples)})
+            self.emit(
+                {
+                    "event": "retime",
+                    "config": obs.config,
+                    "phase": phase,
+                    "status": "ok",
+                    "perf_ms": obs.median,
+                    "fidelity": f"{obs.record.repetitions} reps",
+                    "samples": list(obs.record.samples),
+                }
+            )
 
     def _fail_retimed(self, obs: Observation, status: str) -> None:
         obs.status = status
@@ -701,8 +721,9 @@ class EvaluationEngine:
             return obs.median
         return obs.device_ms
 
-    def shootout(self, candidates: Sequence[Observation], rounds: int, repetitions: int, seed: int,
-                 deadline: float | None = None) -> list[Observation]:
+    def shootout(
+        self, candidates: Sequence[Observation], rounds: int, repetitions: int, seed: int, deadline: float | None = None
+    ) -> list[Observation]:
         """Re-time ``candidates`` side by side in ``rounds`` interleaved
         rounds (device time where :meth:`figure` uses it, else the median
         of ``repetitions`` fresh samples per round) and rank them by these
@@ -719,8 +740,11 @@ class EvaluationEngine:
         done_rounds = 0
         start = self.clock.now()
         for _ in range(rounds):
-            if done_rounds and deadline is not None and self.clock.now() + (self.clock.now() - start) / done_rounds \
-                    > deadline:
+            if (
+                done_rounds
+                and deadline is not None
+                and self.clock.now() + (self.clock.now() - start) / done_rounds > deadline
+            ):
                 break  # another round would end past the deadline
             rng.shuffle(order)
             for obs in order:
@@ -735,8 +759,14 @@ class EvaluationEngine:
         ranked.sort(key=lambda o: (o.shootout_ms, o.index))
         self.counters.seconds["timing"] += self.clock.now() - start
         self.counters.retimed["shootout"][done_rounds] += len(candidates)
-        self.emit({"event": "shootout", "rounds": done_rounds, "by": "device_time" if by_device else "median",
-                   "ranking": [{"config": o.config, "shootout_ms": o.shootout_ms} for o in ranked]})
+        self.emit(
+            {
+                "event": "shootout",
+                "rounds": done_rounds,
+                "by": "device_time" if by_device else "median",
+                "ranking": [{"config": o.config, "shootout_ms": o.shootout_ms} for o in ranked],
+            }
+        )
         return ranked
 
     def _shootout_figure(self, obs: Observation, by_device: bool, repetitions: int) -> float:

@@ -217,9 +217,7 @@ class GaussianProcess:
         return self._model
 
     # -- prediction ------------------------------------------------------------
-    def predict(
-        self, X: npt.ArrayLike
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    def predict(self, X: npt.ArrayLike) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Posterior mean and variance of the latent function (no noise).
 
         Args:

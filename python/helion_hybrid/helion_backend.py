@@ -15,8 +15,9 @@ import contextlib
 import math
 import signal
 import time
+from collections.abc import Sequence
 from multiprocessing import connection
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 from helion.autotuner import benchmark_provider as _bp
 from helion.autotuner.process_utils import signal_process_tree

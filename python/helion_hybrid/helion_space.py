@@ -29,7 +29,8 @@ import dataclasses
 import itertools
 import math
 import warnings
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -145,8 +146,7 @@ class HelionConfigSpace:
                 levels = _levels(inner)
                 if levels is None:
                     warnings.warn(
-                        f"helion_hybrid: {type(inner).__name__} in slot {name} is not searched "
-                        "(kept at its default)",
+                        f"helion_hybrid: {type(inner).__name__} in slot {name} is not searched (kept at its default)",
                         stacklevel=2,
                     )
                     continue
@@ -238,7 +238,9 @@ class HelionConfigSpace:
 
     def describe(self) -> str:
         """One line per dimension, for logs."""
-        lines = [f"{self.num_dims} searched dimensions, {self.space.num_features} features, "
-                 f"about 1e{self.space.log10_size:.1f} points; fixed slots {list(self.fixed_slots)}"]
+        lines = [
+            f"{self.num_dims} searched dimensions, {self.space.num_features} features, "
+            f"about 1e{self.space.log10_size:.1f} points; fixed slots {list(self.fixed_slots)}"
+        ]
         lines += [f"  {d.name}: {len(d.values)} levels {list(d.values)[:8]}" for d in self.dimensions]
         return "\n".join(lines)

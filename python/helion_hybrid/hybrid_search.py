@@ -40,7 +40,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr
@@ -135,13 +136,29 @@ class HybridSearchOptions:
 
     def __post_init__(self) -> None:
         owner = "HybridSearch"
-        for name in ("initial_design", "batch_size", "max_explore_configs", "low_fidelity", "medium_fidelity",
-                     "high_fidelity", "handoff_candidates", "screen_max_neighbours", "patience", "stall_batches",
-                     "shootout_candidates", "final_candidates"):
+        for name in (
+            "initial_design",
+            "batch_size",
+            "max_explore_configs",
+            "low_fidelity",
+            "medium_fidelity",
+            "high_fidelity",
+            "handoff_candidates",
+            "screen_max_neighbours",
+            "patience",
+            "stall_batches",
+            "shootout_candidates",
+            "final_candidates",
+        ):
             check_int(owner, name, getattr(self, name), 1, 10**6)
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
-        for name in ("promotions_per_batch", "refine_max_generations", "screen_min_neighbours",
-                     "min_explore_configs", "shootout_rounds"):
+        for name in (
+            "promotions_per_batch",
+            "refine_max_generations",
+            "screen_min_neighbours",
+            "min_explore_configs",
+            "shootout_rounds",
+        ):
             check_int(owner, name, getattr(self, name), 0, 10**6)
         if not self.low_fidelity <= self.medium_fidelity <= self.high_fidelity:
             raise ValueError("HybridSearch fidelities must satisfy low_fidelity <= medium_fidelity <= high_fidelity")
@@ -158,17 +175,34 @@ class HybridSearchOptions:
 
 FULL = HybridSearchOptions()
 QUICK = dataclasses.replace(
-    FULL, initial_design=12, batch_size=8, min_explore_configs=32, max_explore_configs=64, ei_stop=0.01,
-    stall_batches=2, low_fidelity=3, medium_fidelity=9, high_fidelity=25, promotions_per_batch=2,
-    handoff_candidates=2, refine_max_generations=10, screen_probability=0.1, screen_min_neighbours=2,
-    screen_max_neighbours=8, min_improvement=0.005, pool_size=20_000, shootout_candidates=6, shootout_rounds=3,
+    FULL,
+    initial_design=12,
+    batch_size=8,
+    min_explore_configs=32,
+    max_explore_configs=64,
+    ei_stop=0.01,
+    stall_batches=2,
+    low_fidelity=3,
+    medium_fidelity=9,
+    high_fidelity=25,
+    promotions_per_batch=2,
+    handoff_candidates=2,
+    refine_max_generations=10,
+    screen_probability=0.1,
+    screen_min_neighbours=2,
+    screen_max_neighbours=8,
+    min_improvement=0.005,
+    pool_size=20_000,
+    shootout_candidates=6,
+    shootout_rounds=3,
     final_candidates=3,
 )
 PROFILES = {"full": FULL, "quick": QUICK}
 
 
-def resolve_options(profiles: dict[str, Any], effort: str | None, options: Any, overrides: dict[str, Any],
-                    owner: str) -> Any:
+def resolve_options(
+    profiles: dict[str, Any], effort: str | None, options: Any, overrides: dict[str, Any], owner: str
+) -> Any:
     """``options`` (or the effort's profile, ``full`` for an unknown effort)
     with keyword overrides applied and checked; an unknown keyword is a
     TypeError naming the valid ones."""
@@ -205,8 +239,15 @@ class HybridSearch(MultiFidelitySearchBase):
         **overrides: any :class:`HybridSearchOptions` field.
     """
 
-    def __init__(self, kernel: Any, args: Sequence[object], *, effort: str | None = None,
-                 options: HybridSearchOptions | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        kernel: Any,
+        args: Sequence[object],
+        *,
+        effort: str | None = None,
+        options: HybridSearchOptions | None = None,
+        **overrides: Any,
+    ) -> None:
         effort = effort or str(kernel.settings.autotune_effort)
         resolved = resolve_options(PROFILES, effort, options, overrides, "HybridSearch")
         super().__init__(kernel, args, resolved)
@@ -245,8 +286,11 @@ class HybridSearch(MultiFidelitySearchBase):
         state = {"results": 0, "quiet": 0, "stalled": 0, "best_predicted": math.inf, "stop": False}
 
         def stop() -> bool:
-            return state["stop"] or len(self.engine.observations) >= o.max_explore_configs \
+            return (
+                state["stop"]
+                or len(self.engine.observations) >= o.max_explore_configs
                 or self.budget_left() < (1 - o.explore_budget_fraction) * self._budget()
+            )
 
         def on_results(finished: list[Observation]) -> None:
             state["results"] += len(finished)
@@ -254,12 +298,21 @@ class HybridSearch(MultiFidelitySearchBase):
                 state["results"] = 0
                 self._end_of_round(state)
 
-        self.keep_busy(self._propose_explore, o.low_fidelity, "explore", stop, on_results,
-                       min_proposals=max(1, self.engine.workers // 2), batch=o.batch_size)
+        self.keep_busy(
+            self._propose_explore,
+            o.low_fidelity,
+            "explore",
+            stop,
+            on_results,
+            min_proposals=max(1, self.engine.workers // 2),
+            batch=o.batch_size,
+        )
         self.engine.drain(o.barrier_patience_s if o.pipelined else math.inf)
         ok = self.engine.successful()
-        self.log(f"Exploration: {len(self.engine.observations)} configs tried, {len(ok)} ran"
-                 + (f", best {ok[0].median:.4f} ms" if ok else ""))
+        self.log(
+            f"Exploration: {len(self.engine.observations)} configs tried, {len(ok)} ran"
+            + (f", best {ok[0].median:.4f} ms" if ok else "")
+        )
 
     def _budget(self) -> float:
         budget = self.settings.autotune_budget_seconds
@@ -276,15 +329,20 @@ class HybridSearch(MultiFidelitySearchBase):
         if self.models.objective is None or len(ok) < 2:
             # too little signal for a model: keep filling the space
             more = self.initial_design_flats(len(engine.observations) + count)
-            return more[len(engine.observations):]
+            return more[len(engine.observations) :]
         model = self.models.believer(finished, engine.pending())
         best = math.log(ok[0].median)
         result = maximize_acquisition(
-            self.bridge.space, model, best=best,
+            self.bridge.space,
+            model,
+            best=best,
             acquisition="log_ei_per_cost" if o.cost_aware and self.models.cost is not None else "log_ei",
             cost_model=self.models.cost if o.cost_aware else None,
-            batch_size=count, pool_size=o.pool_size, seed=self.derived_seed(10, len(engine.observations)),
-            exclude=self.tried, incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
+            batch_size=count,
+            pool_size=o.pool_size,
+            seed=self.derived_seed(10, len(engine.observations)),
+            exclude=self.tried,
+            incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
             feasibility_model=self.models.feasibility,
         )
         if len(result.points) == 0:
@@ -306,8 +364,10 @@ class HybridSearch(MultiFidelitySearchBase):
             state["stalled"] += 1
         state["quiet"] = state["quiet"] + 1 if self._last_gain < o.ei_stop else 0
         self._promote(o.promotions_per_batch, o.medium_fidelity)
-        self.log(f"Explore: {len(self.engine.observations)} tried, expected gain {self._last_gain:.4f}, "
-                 f"predicted best {predicted:.4f} ms, {self.engine.in_flight} in flight")
+        self.log(
+            f"Explore: {len(self.engine.observations)} tried, expected gain {self._last_gain:.4f}, "
+            f"predicted best {predicted:.4f} ms, {self.engine.in_flight} in flight"
+        )
         if len(self.engine.observations) >= o.min_explore_configs:
             if state["quiet"] >= o.patience:
                 self.log(f"Exploration stops: expected gain below {o.ei_stop} for {state['quiet']} round(s)")
@@ -416,8 +476,9 @@ class HybridSearch(MultiFidelitySearchBase):
             return True
         if not self.options.pipelined:
             return False
-        return self.engine.clock.now() - path.submitted_at > self.options.barrier_patience_s and \
-            len(path.waiting) <= max(1, len(path.tried) // 4)
+        return self.engine.clock.now() - path.submitted_at > self.options.barrier_patience_s and len(
+            path.waiting
+        ) <= max(1, len(path.tried) // 4)
 
     def _refine(self, starts: list[Observation]) -> None:
         """Pattern search from ``starts`` at full fidelity (see the module
@@ -448,8 +509,10 @@ class HybridSearch(MultiFidelitySearchBase):
                     self._expand(following)
                     moved.append(following)
             live = moved
-        self.log(f"Refinement: the model screened out {self.screened_out} neighbour(s); best "
-                 f"{self.engine.figure(self._incumbent()) if self._incumbent() else math.inf:.4f} ms")
+        self.log(
+            f"Refinement: the model screened out {self.screened_out} neighbour(s); best "
+            f"{self.engine.figure(self._incumbent()) if self._incumbent() else math.inf:.4f} ms"
+        )
 
     def _incumbent(self) -> Observation | None:
         """The fastest config among full-fidelity measurements (a few-sample
@@ -483,10 +546,13 @@ class HybridSearch(MultiFidelitySearchBase):
         candidates = self._affordable_candidates(full[: o.shootout_candidates])
         if len(candidates) <= 1 or o.shootout_rounds == 0:
             return full
-        ranked = self.engine.shootout(candidates, o.shootout_rounds, o.medium_fidelity, self.derived_seed(0x5400),
-                                      deadline=self.engine.deadline)
+        ranked = self.engine.shootout(
+            candidates, o.shootout_rounds, o.medium_fidelity, self.derived_seed(0x5400), deadline=self.engine.deadline
+        )
         if ranked:
-            self.log(f"Shootout of {len(candidates)} configs by {self.engine.figure_kind}: best "
-                     f"{ranked[0].shootout_ms:.4f} ms (search {ranked[0].median:.4f} ms), spread "
-                     f"{ranked[-1].shootout_ms / ranked[0].shootout_ms - 1:.1%}")
+            self.log(
+                f"Shootout of {len(candidates)} configs by {self.engine.figure_kind}: best "
+                f"{ranked[0].shootout_ms:.4f} ms (search {ranked[0].median:.4f} ms), spread "
+                f"{ranked[-1].shootout_ms / ranked[0].shootout_ms - 1:.1%}"
+            )
         return ranked or candidates

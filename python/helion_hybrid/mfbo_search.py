@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -62,8 +63,16 @@ class MultiFidelityOptions:
 
     def __post_init__(self) -> None:
         owner = "MultiFidelityBayesianSearch"
-        for name in ("n_low", "low_fidelity", "medium_fidelity", "high_fidelity", "ultra_fidelity", "batch_size",
-                     "initial_design", "final_candidates"):
+        for name in (
+            "n_low",
+            "low_fidelity",
+            "medium_fidelity",
+            "high_fidelity",
+            "ultra_fidelity",
+            "batch_size",
+            "initial_design",
+            "final_candidates",
+        ):
             check_int(owner, name, getattr(self, name), 1, 10**6)
         for name in ("n_medium", "n_high", "n_ultra"):
             check_int(owner, name, getattr(self, name), 0, 10**6)
@@ -79,8 +88,9 @@ class MultiFidelityOptions:
 
 # The seed study's settings; the initial design is its 10% space-filling start.
 FULL = MultiFidelityOptions()
-QUICK = dataclasses.replace(FULL, n_low=120, n_medium=60, n_high=16, n_ultra=4, batch_size=24, pool_size=20_000,
-                            initial_design=12)
+QUICK = dataclasses.replace(
+    FULL, n_low=120, n_medium=60, n_high=16, n_ultra=4, batch_size=24, pool_size=20_000, initial_design=12
+)
 PROFILES = {"full": FULL, "quick": QUICK}
 
 
@@ -95,8 +105,15 @@ class MultiFidelityBayesianSearch(MultiFidelitySearchBase):
         **overrides: any :class:`MultiFidelityOptions` field.
     """
 
-    def __init__(self, kernel: Any, args: Sequence[object], *, effort: str | None = None,
-                 options: MultiFidelityOptions | None = None, **overrides: Any) -> None:
+    def __init__(
+        self,
+        kernel: Any,
+        args: Sequence[object],
+        *,
+        effort: str | None = None,
+        options: MultiFidelityOptions | None = None,
+        **overrides: Any,
+    ) -> None:
         effort = effort or str(kernel.settings.autotune_effort)
         resolved = resolve_options(PROFILES, effort, options, overrides, "MultiFidelityBayesianSearch")
         if resolved.initial_design > resolved.n_low:
@@ -141,11 +158,15 @@ class MultiFidelityBayesianSearch(MultiFidelitySearchBase):
             ok = self.engine.successful()
             if self.models.objective is None or len(ok) < 2:
                 more = self.initial_design_flats(len(self.engine.observations) + count)
-                return more[len(self.engine.observations):]
+                return more[len(self.engine.observations) :]
             result = maximize_acquisition(
-                self.bridge.space, self.models.believer(finished, self.engine.pending()),
-                best=math.log(ok[0].median), batch_size=count, pool_size=o.pool_size,
-                seed=self.derived_seed(20, len(self.engine.observations)), exclude=self.tried,
+                self.bridge.space,
+                self.models.believer(finished, self.engine.pending()),
+                best=math.log(ok[0].median),
+                batch_size=count,
+                pool_size=o.pool_size,
+                seed=self.derived_seed(20, len(self.engine.observations)),
+                exclude=self.tried,
                 incumbents=np.stack([x.point for x in ok[:5]]),
             )
             return self.propose(result.points) if len(result.points) else []
@@ -153,12 +174,20 @@ class MultiFidelityBayesianSearch(MultiFidelitySearchBase):
         def report(finished: list[Observation]) -> None:
             if len(self.engine.observations) % o.batch_size < len(finished):
                 ok = self.engine.successful()
-                self.log(f"low fidelity: {len(self.engine.observations)}/{o.n_low} tried, "
-                         f"best {ok[0].median if ok else math.inf:.4f} ms")
+                self.log(
+                    f"low fidelity: {len(self.engine.observations)}/{o.n_low} tried, "
+                    f"best {ok[0].median if ok else math.inf:.4f} ms"
+                )
 
-        self.keep_busy(propose, o.low_fidelity, "low", lambda: len(self.engine.observations) >= o.n_low
-                       and not self.engine.in_flight, report, min_proposals=max(1, self.engine.workers // 2),
-                       batch=o.batch_size)
+        self.keep_busy(
+            propose,
+            o.low_fidelity,
+            "low",
+            lambda: len(self.engine.observations) >= o.n_low and not self.engine.in_flight,
+            report,
+            min_proposals=max(1, self.engine.workers // 2),
+            batch=o.batch_size,
+        )
 
     def _rank(self, count: int, optimistic: bool) -> list[Observation]:
         """The ``count`` successful configs the model ranks best: by the

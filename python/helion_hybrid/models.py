@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import TYPE_CHECKING, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -43,8 +44,9 @@ class SearchModels:
         clock: seconds, for the counters.
     """
 
-    def __init__(self, space: DiscreteSpace, seed: int, counters: Counters,
-                 clock: Callable[[], float] = time.perf_counter) -> None:
+    def __init__(
+        self, space: DiscreteSpace, seed: int, counters: Counters, clock: Callable[[], float] = time.perf_counter
+    ) -> None:
         self.space = space
         self.seed = seed
         self.counters = counters

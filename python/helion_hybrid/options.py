@@ -22,8 +22,16 @@ def check_int(owner: str, name: str, value: Any, minimum: int = 0, maximum: int 
         raise ValueError(f"{owner} option {name} must be {bound}, got {value}")
 
 
-def check_float(owner: str, name: str, value: Any, low: float, high: float = math.inf, *,
-                low_open: bool = False, high_open: bool = False) -> None:
+def check_float(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> None:
     """``value`` is a finite real number within the given bounds."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{owner} option {name} must be a number, got {value!r} ({type(value).__name__})")

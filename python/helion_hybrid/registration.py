@@ -13,7 +13,8 @@ instead::
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 SEARCHES = ("HybridSearch", "MultiFidelityBayesianSearch")
 

@@ -48,8 +48,9 @@ import math
 import random
 import statistics
 import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -114,13 +115,22 @@ class Measured:
         rebench = [r["value"] for r in row["rebenchmark"] if _positive(r["value"])]
         groups = [f["values"] for f in row["first"] if not f["aggregate"] and f["values"]]
         calls = [v for g in groups for v in g[1:]] + [v for r in row["retime"] for v in r["values"]]
-        return cls(row["config"], row["first"], window, rebench, groups, [v for v in calls if _positive(v)],
-                   [v for v in row["device_ms"] if _positive(v)], row.get("retimed"))
+        return cls(
+            row["config"],
+            row["first"],
+            window,
+            rebench,
+            groups,
+            [v for v in calls if _positive(v)],
+            [v for v in row["device_ms"] if _positive(v)],
+            row.get("retimed"),
+        )
 
     @property
     def ever_ran(self) -> bool:
         return any(f["status"] in ("ok", "deduplicated") for f in self.firsts) or bool(
-            self.window_ms or self.calls_ms or self.rebench_ms)
+            self.window_ms or self.calls_ms or self.rebench_ms
+        )
 
     def centre_window(self) -> float | None:
         return statistics.median(self.window_ms) if self.window_ms else None
@@ -172,8 +182,13 @@ class Dataset:
         self.device_per_window = self._ratio(lambda m: statistics.median(m.device_ms) if m.device_ms else None, None)
         self.window_noise = self._residuals(lambda m: m.window_ms)
         self.call_noise = self._residuals(lambda m: m.calls_ms)
-        self.first_call_noise = [math.log(g[0] / c) for m in self.rows.values() if (c := m.centre_calls())
-                                 for g in m.first_groups if _positive(g[0])] or [0.0]
+        self.first_call_noise = [
+            math.log(g[0] / c)
+            for m in self.rows.values()
+            if (c := m.centre_calls())
+            for g in m.first_groups
+            if _positive(g[0])
+        ] or [0.0]
 
     @classmethod
     def load(cls, path: str | Path) -> Dataset:
@@ -224,8 +239,11 @@ class Dataset:
     def best(self) -> tuple[dict[str, Any], float]:
         """The dataset's best config and its reference figure, among configs
         measured more than once (a single lucky window is not a best)."""
-        scored = [(self.centre(m), m) for m in self.rows.values()
-                  if m.ever_ran and len(m.window_ms) + len(m.calls_ms) + len(m.rebench_ms) >= 2]
+        scored = [
+            (self.centre(m), m)
+            for m in self.rows.values()
+            if m.ever_ran and len(m.window_ms) + len(m.calls_ms) + len(m.rebench_ms) >= 2
+        ]
         value, m = min(((c, m) for c, m in scored if c is not None), key=lambda cm: cm[0])
         return m.config, value
 
@@ -292,8 +310,10 @@ def describe_fragment(fragment: Any) -> Any:
     fields = getattr(fragment, "__dict__", None)
     if fields is None:
         return list(fragment) if isinstance(fragment, tuple) else fragment
-    return {"kind": type(fragment).__name__, **{k: describe_fragment(v) for k, v in fields.items()
-                                                  if not k.startswith("_")}}
+    return {
+        "kind": type(fragment).__name__,
+        **{k: describe_fragment(v) for k, v in fields.items() if not k.startswith("_")},
+    }
 
 
 def check_space(config_gen: ConfigGeneration, meta: dict[str, Any]) -> None:
@@ -302,8 +322,9 @@ def check_space(config_gen: ConfigGeneration, meta: dict[str, Any]) -> None:
     recorded = meta["space"]["flat_spec"]
     if built != recorded:
         diff = [i for i, (a, b) in enumerate(zip(built, recorded)) if a != b]
-        raise ValueError(f"the replayed space differs from the GPU's: {len(built)} vs {len(recorded)} slots, "
-                         f"slots {diff} differ")
+        raise ValueError(
+            f"the replayed space differs from the GPU's: {len(built)} vs {len(recorded)} slots, slots {diff} differ"
+        )
     if sorted(config_gen.overridden_flat_indices) != meta["space"]["overridden_flat_indices"]:
         raise ValueError("the replayed space overrides other slots than the GPU's")
 
@@ -422,8 +443,15 @@ class ReplaySession:
         compile_s = first.get("compile_s")
         if compile_s is None:
             compile_s = statistics.median([f["compile_s"] for f in m.firsts if f.get("compile_s")] or [1.0])
-        return Answer(key, "recorded", status, math.inf if status == "timeout" else float(compile_s),
-                      float(first.get("check_s") or self.costs["check_s"]), centre, m)
+        return Answer(
+            key,
+            "recorded",
+            status,
+            math.inf if status == "timeout" else float(compile_s),
+            float(first.get("check_s") or self.costs["check_s"]),
+            centre,
+            m,
+        )
 
     def _surrogate(self, key: str, config: Any) -> Answer:
         assert self.surrogate is not None, "the session has no surrogate (bind the space first)"
@@ -439,8 +467,15 @@ class ReplaySession:
             spread = statistics.pstdev(logs) if len(logs) > 1 else 0.0
             value = statistics.median(logs) + rng.gauss(0.0, spread)
             centre = math.exp(min(max(logs), max(min(logs), value)))
-        return Answer(key, "surrogate", "ok" if centre is not None else "error",
-                      statistics.median(compiles) if compiles else 1.0, self.costs["check_s"], centre, None)
+        return Answer(
+            key,
+            "surrogate",
+            "ok" if centre is not None else "error",
+            statistics.median(compiles) if compiles else 1.0,
+            self.costs["check_s"],
+            centre,
+            None,
+        )
 
     @property
     def surrogate_share(self) -> float:
@@ -475,7 +510,9 @@ class ReplaySession:
             return group + self._more_calls(answer, count - len(group))
         samples = self._more_calls(answer, count)
         if first and samples:
-            centre = m.centre_calls() if m is not None and m.calls_ms else answer.centre_ms * self.dataset.calls_per_window
+            centre = (
+                m.centre_calls() if m is not None and m.calls_ms else answer.centre_ms * self.dataset.calls_per_window
+            )
             samples[0] = centre * math.exp(self.rng.choice(self.dataset.first_call_noise))
         return samples
 
@@ -509,8 +546,11 @@ class ReplaySession:
     def record(self, event: dict[str, Any]) -> None:
         """A trace event at the replay clock's time (``runlog`` format, plus
         the answer's source)."""
-        if event.get("event") == "first_timing" and event.get("status") in ("ok", "deduplicated") \
-                and _positive(event.get("perf_ms")):
+        if (
+            event.get("event") == "first_timing"
+            and event.get("status") in ("ok", "deduplicated")
+            and _positive(event.get("perf_ms"))
+        ):
             self.best_ms = min(self.best_ms, event["perf_ms"])
         event.setdefault("t", self.elapsed())
         event["best_so_far_ms"] = self.best_ms if math.isfinite(self.best_ms) else None
@@ -566,8 +606,9 @@ class ReplayBackend:
             cost = self.session.call_cost_s(answer, repetitions)
             self.clock.advance(cost)
             samples = self.session.call_samples(answer, repetitions, first=True)
-            return TimingRecord(samples=samples, repetitions=repetitions, check_seconds=answer.check_s,
-                                timing_seconds=cost)
+            return TimingRecord(
+                samples=samples, repetitions=repetitions, check_seconds=answer.check_s, timing_seconds=cost
+            )
 
     def sample(self, obs: Observation, repetitions: int) -> list[float]:
         with self.clock.simulating():
@@ -619,8 +660,9 @@ def provider_class(session: ReplaySession) -> type:
 
         replay = session
 
-        def __init__(self, kernel: Any, settings: Any, config_spec: Any, args: Sequence[object], log: Any,
-                     autotune_metrics: Any) -> None:
+        def __init__(
+            self, kernel: Any, settings: Any, config_spec: Any, args: Sequence[object], log: Any, autotune_metrics: Any
+        ) -> None:
             # LocalBenchmarkProvider's state without its baseline run
             template = object.__new__(LocalBenchmarkProvider)
             self.__dict__.update(template.__dict__)
@@ -655,14 +697,17 @@ def provider_class(session: ReplaySession) -> type:
         def _effective_source_dedup_enabled(self) -> bool:
             return False  # the recorded runs had no source de-duplication
 
-        def benchmark(self, configs: list[Any], *, desc: str = "Benchmarking",
-                      raise_if_no_viable_config: bool = True) -> list[Any]:
+        def benchmark(
+            self, configs: list[Any], *, desc: str = "Benchmarking", raise_if_no_viable_config: bool = True
+        ) -> list[Any]:
             with self.replay.clock.simulating():
-                return replay_batch(self.replay, configs, float(self.settings.autotune_compile_timeout),
-                                    self._autotune_metrics)
+                return replay_batch(
+                    self.replay, configs, float(self.settings.autotune_compile_timeout), self._autotune_metrics
+                )
 
-        def benchmark_isolated(self, fns: list[Any], *, warmup: int, rep: int, desc: str = "Benchmarking",
-                               fresh_process: bool = False) -> list[Any] | None:
+        def benchmark_isolated(
+            self, fns: list[Any], *, warmup: int, rep: int, desc: str = "Benchmarking", fresh_process: bool = False
+        ) -> list[Any] | None:
             with self.replay.clock.simulating():
                 out = []
                 for fn in fns:
@@ -700,12 +745,29 @@ def replay_batch(session: ReplaySession, configs: Sequence[Any], timeout: float,
             else:
                 metrics.num_compile_failures += 1
         compile_time = min(answer.compile_s, timeout)
-        results.append(BenchmarkResult(config=config, fn=ReplayFn(config), perf=perf, status=status,
-                                       compile_time=compile_time, completed_at=clock.now()))
-        session.record({"event": "first_timing", "config": _plain(dict(config.config)), "status": status,
-                        "perf_ms": perf if math.isfinite(perf) else None, "compile_s": compile_time,
-                        "fidelity": "50 ms window", "samples": None, "source": answer.source,
-                        "compile_done_s": start + end - session.started})
+        results.append(
+            BenchmarkResult(
+                config=config,
+                fn=ReplayFn(config),
+                perf=perf,
+                status=status,
+                compile_time=compile_time,
+                completed_at=clock.now(),
+            )
+        )
+        session.record(
+            {
+                "event": "first_timing",
+                "config": _plain(dict(config.config)),
+                "status": status,
+                "perf_ms": perf if math.isfinite(perf) else None,
+                "compile_s": compile_time,
+                "fidelity": "50 ms window",
+                "samples": None,
+                "source": answer.source,
+                "compile_done_s": start + end - session.started,
+            }
+        )
     return results
 
 
@@ -726,8 +788,9 @@ def replay_rebenchmark(search: Any, session: ReplaySession) -> Callable[..., Non
     members side by side) that takes the calibrated time per member and
     reports window figures drawn from the dataset."""
 
-    def rebenchmark(members: list[Any], *, desc: str = "Rebenchmarking", target_ms: float = 200.0,
-                    **_options: Any) -> None:
+    def rebenchmark(
+        members: list[Any], *, desc: str = "Rebenchmarking", target_ms: float = 200.0, **_options: Any
+    ) -> None:
         if len(members) < 2:
             return
         with session.clock.simulating():
@@ -740,9 +803,15 @@ def replay_rebenchmark(search: Any, session: ReplaySession) -> Callable[..., Non
                 timings.append(session.rebench_ms(answer) if answer.runs else math.inf)
             search._apply_rebenchmark_timings(members, timings)
             for member, value in zip(members, timings):
-                session.record({"event": "rebenchmark", "config": _plain(dict(member.config.config)),
-                                "status": "ok" if math.isfinite(value) else "error",
-                                "perf_ms": value if math.isfinite(value) else None, "fidelity": "rebenchmark"})
+                session.record(
+                    {
+                        "event": "rebenchmark",
+                        "config": _plain(dict(member.config.config)),
+                        "status": "ok" if math.isfinite(value) else "error",
+                        "perf_ms": value if math.isfinite(value) else None,
+                        "fidelity": "rebenchmark",
+                    }
+                )
 
     return rebenchmark
 
@@ -762,8 +831,14 @@ def bind_workload(dataset: Dataset) -> tuple[Any, tuple[Any, ...]]:
     return bound, args
 
 
-def make_search(dataset: Dataset, session: ReplaySession, algorithm: str, seed: int, effort: str,
-                options: dict[str, Any] | None = None) -> Any:
+def make_search(
+    dataset: Dataset,
+    session: ReplaySession,
+    algorithm: str,
+    seed: int,
+    effort: str,
+    options: dict[str, Any] | None = None,
+) -> Any:
     """A search wired to ``session`` (call inside :func:`gpu_space`): its
     own code, with the replay's provider, backend and re-timing."""
     import logging
@@ -783,13 +858,19 @@ def make_search(dataset: Dataset, session: ReplaySession, algorithm: str, seed: 
         bound.settings.autotune_compile_timeout = int(dataset.meta["compile_timeout_s"])
     cls = search_algorithms[algorithm]
     if issubclass(cls, MultiFidelitySearchBase):
-        cls = type(cls.__name__, (cls,), {"backend_factory": staticmethod(lambda search: ReplayBackend(session)),
-                                          "__module__": cls.__module__})
+        cls = type(
+            cls.__name__,
+            (cls,),
+            {"backend_factory": staticmethod(lambda search: ReplayBackend(session)), "__module__": cls.__module__},
+        )
     import inspect
 
     parameters = inspect.signature(cls.__init__).parameters
-    kwargs = {k: v for k, v in cls.get_kwargs_from_profile(get_effort_profile(effort), bound.settings).items()
-              if k in parameters}
+    kwargs = {
+        k: v
+        for k, v in cls.get_kwargs_from_profile(get_effort_profile(effort), bound.settings).items()
+        if k in parameters
+    }
     kwargs.update(options or {})
     random.seed(seed)  # RandomSearch draws in its constructor
     search = cls(bound, args, **kwargs)
@@ -818,8 +899,14 @@ def _engine_event(session: ReplaySession, event: dict[str, Any]) -> None:
     session.record(event)
 
 
-def run_replay(dataset: Dataset, algorithm: str, seed: int, effort: str = "full",
-               options: dict[str, Any] | None = None, charge_real_time: bool = True) -> dict[str, Any]:
+def run_replay(
+    dataset: Dataset,
+    algorithm: str,
+    seed: int,
+    effort: str = "full",
+    options: dict[str, Any] | None = None,
+    charge_real_time: bool = True,
+) -> dict[str, Any]:
     """Replay one search; its result in ``bench/run_search.py``'s form plus
     the replay's own figures (simulated wall, surrogate share, the answer's
     reference figure), with the trace under ``trace``."""
@@ -840,15 +927,28 @@ def run_replay(dataset: Dataset, algorithm: str, seed: int, effort: str = "full"
         reference = answer.centre_ms
     best_ms = dataset.best()[1]
     return {
-        "workload": dataset.meta["workload"], "algorithm": algorithm, "label": algorithm, "seed": seed,
-        "effort": effort, "kwargs": options or {}, "finished": True, "wall_s": wall, "best_config": best,
-        "replay": {"dataset": str(dataset.path) if dataset.path else None, "gpu": dataset.meta["gpu"],
-                   "surrogate_share": session.surrogate_share, "answers": dict(session.sources),
-                   "flagged": session.surrogate_share > SURROGATE_FLAG_SHARE,
-                   "best_reference_ms": reference, "best_device_ms": _device_reference(dataset, best, reference),
-                   "best_source": session.answer(config).source, "real_s": time.perf_counter() - real_start,
-                   "dataset_best_ms": best_ms,
-                   "seconds_to_within": {str(g): seconds_to_within(session, best_ms * (1 + g)) for g in TARGET_GAPS}},
+        "workload": dataset.meta["workload"],
+        "algorithm": algorithm,
+        "label": algorithm,
+        "seed": seed,
+        "effort": effort,
+        "kwargs": options or {},
+        "finished": True,
+        "wall_s": wall,
+        "best_config": best,
+        "replay": {
+            "dataset": str(dataset.path) if dataset.path else None,
+            "gpu": dataset.meta["gpu"],
+            "surrogate_share": session.surrogate_share,
+            "answers": dict(session.sources),
+            "flagged": session.surrogate_share > SURROGATE_FLAG_SHARE,
+            "best_reference_ms": reference,
+            "best_device_ms": _device_reference(dataset, best, reference),
+            "best_source": session.answer(config).source,
+            "real_s": time.perf_counter() - real_start,
+            "dataset_best_ms": best_ms,
+            "seconds_to_within": {str(g): seconds_to_within(session, best_ms * (1 + g)) for g in TARGET_GAPS},
+        },
         "configs_timed": sum(1 for e in session.trace if e.get("event") == "first_timing"),
         "search_best_ms": session.best_ms if math.isfinite(session.best_ms) else None,
         "counters": search.counters_dict() if hasattr(search, "counters_dict") else None,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Sequence, Union
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 import numpy.typing as npt
@@ -60,7 +61,7 @@ class Boolean:
         _core.Dimension(_core.DimensionKind.BOOLEAN, name=self.name)
 
 
-Dimension = Union[Ordinal, Categorical, Boolean]
+Dimension = Union[Ordinal, Categorical, Boolean]  # noqa: UP007 (a runtime alias on Python 3.10)
 
 
 def _to_core(dim: Dimension) -> _core.Dimension:

@@ -21,7 +21,8 @@ import functools
 import math
 import statistics
 import time
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from helion.autotuner import benchmark_provider as _bp
 from helion.autotuner import benchmarking as _benchmarking
@@ -210,9 +211,7 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
 
     def _working_args(self) -> Sequence[object]:
         if len(self.mutated_arg_indices) > 0:
-            return _bp._clone_args(
-                self.args, self.kernel.env.process_group_name, idx_to_clone=self.mutated_arg_indices
-            )
+            return _bp._clone_args(self.args, self.kernel.env.process_group_name, idx_to_clone=self.mutated_arg_indices)
         return self.args
 
     def _benchmark_function(self, config: Any, fn: Any, *, effective_source_hash: str | None = None) -> float:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -130,17 +131,31 @@ PALLAS_ENV = {
 WORKLOADS: dict[str, Workload] = {
     w.name: w
     for w in (
-        Workload("matmul_1024_fp16", "seed study: 1024x1024 @ 1024x1024 fp16, range_* overrides", _seed_matmul,
-                 True, suite=True),
+        Workload(
+            "matmul_1024_fp16",
+            "seed study: 1024x1024 @ 1024x1024 fp16, range_* overrides",
+            _seed_matmul,
+            True,
+            suite=True,
+        ),
         Workload("matmul_4096_bf16", "4096x4096 @ 4096x4096 bf16", _matmul_4096_bf16, True, suite=True),
         Workload("softmax_4096_fp16", "row softmax of 4096x4096 fp16", _softmax_4096_fp16, True, suite=True),
-        Workload("attention_2048_bf16", "non-causal flash attention, bf16, batch 4, 16 heads, seq 2048, head 64",
-                 _attention_2048_bf16, True, suite=True),
-        Workload("cross_entropy_32k_bf16", "fused log-softmax + NLL, bf16 logits 4096 x 32000, int64 targets",
-                 _cross_entropy_32k_bf16, True, suite=True),
+        Workload(
+            "attention_2048_bf16",
+            "non-causal flash attention, bf16, batch 4, 16 heads, seq 2048, head 64",
+            _attention_2048_bf16,
+            True,
+            suite=True,
+        ),
+        Workload(
+            "cross_entropy_32k_bf16",
+            "fused log-softmax + NLL, bf16 logits 4096 x 32000, int64 targets",
+            _cross_entropy_32k_bf16,
+            True,
+            suite=True,
+        ),
         Workload("swiglu_8192_bf16", "silu(a) * b, bf16, 8192 x 8192 each", _swiglu_8192_bf16, True, suite=True),
-        Workload("row_sum_65536_fp32", "sum over each row of fp32 4096 x 65536", _row_sum_65536_fp32, True,
-                 suite=True),
+        Workload("row_sum_65536_fp32", "sum over each row of fp32 4096 x 65536", _row_sum_65536_fp32, True, suite=True),
         Workload("matmul_pallas", "64x64 matmul fp32, Pallas interpret mode (CPU)", _matmul_pallas, False, PALLAS_ENV),
         Workload("add_pallas", "32x32 add fp32, Pallas interpret mode (CPU)", _add_pallas, False, PALLAS_ENV),
     )
