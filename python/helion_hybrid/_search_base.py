@@ -12,6 +12,7 @@ pattern-search moves, the budget, and the finish.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ import numpy.typing as npt
 from helion import exc
 from helion.autotuner.base_search import PopulationBasedSearch
 
-from .evaluation import Counters, EvaluationEngine, Listener, Observation, StragglerPolicy
+from .evaluation import Counters, EvaluationEngine, Listener, Observation, StragglerPolicy, WallClock
 from .helion_space import HelionConfigSpace
 from .models import SearchModels
 from .space import PointSet
@@ -132,6 +133,10 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         self.engine = self._make_engine()
         self.models = SearchModels(self.bridge.space, self.derived_seed(1), self.counters, self.engine.clock.now)
         self._started = self.engine.clock.now()
+        budget_start = getattr(self, "_autotune_budget_start", None)
+        if isinstance(self.engine.clock, WallClock) and budget_start is not None:
+            # Helion's budget starts in _prepare(), before its baseline run
+            self._started -= time.perf_counter() - budget_start
         budget = self.settings.autotune_budget_seconds
         if budget is not None:
             self.engine.deadline = self._started + float(budget)
