@@ -155,7 +155,13 @@ def calibrate(
       measures itself; they only serve when first batches cannot separate
       the two (then ``baseline_s`` is what the first batch leaves).
     * ``engine_start_s``: helion_hybrid's searches' start (baseline) before
-      the first compile: their first result less its codegen, compile and check.
+      the first compile: the first batch's start where the trace records
+      batches (searches before the pipelined engine compiled in Helion's
+      batches), else the first batch's first result less its compile
+      makespan and codegen (older traces), else the first result less its
+      queueing, compile, wait for the timing lane and check (the engine's
+      traces). Never the first result alone: before the pipelined engine
+      that included the initial design's slowest compile.
     * ``per_call_s``: what one timed repetition costs beyond the kernel (L2
       flush, launch cover, events) in helion_hybrid's timer, from the
       searches' timing seconds over the calls they timed.
@@ -168,16 +174,14 @@ def calibrate(
     later: list[tuple[int, float]] = []
     rebench: list[float] = []
     final: list[float] = []
-    engine_firsts: list[tuple[dict[str, Any]]] = []
+    engine_traces: list[list[dict[str, Any]]] = []
     for run, events in zip(runs, traces):
         groups = _rebench_groups(events)
         if groups:
             final.append(groups[-1][1] / groups[-1][0])
             rebench += [d / n for n, d in groups[:-1]]
         if run["algorithm"] not in HELION_SEARCHES:
-            first = next((e for e in events if e.get("event") == "first_timing"), None)
-            if first is not None:
-                engine_firsts.append((first,))
+            engine_traces.append(events)
             continue
         marks = [e for e in events if e.get("event") == "batch"]
         previous_end = 0.0
@@ -201,9 +205,26 @@ def calibrate(
         "final_rebench_member_s": statistics.median(final) if final else 2.0,
         **_engine_costs(runs, traces),
     }
-    starts = [e["t"] - codegen - (e.get("compile_s") or 0.0) - costs["check_s"] for (e,) in engine_firsts]
+    starts = [s for events in engine_traces if (s := _engine_start(events, workers, timeout, codegen)) is not None]
     costs["engine_start_s"] = max(0.0, statistics.median(starts)) if starts else 2.0
     return costs
+
+
+def _engine_start(events: list[dict[str, Any]], workers: int, timeout: float, codegen: float) -> float | None:
+    """When one of helion_hybrid's searches started its first compile (see
+    :func:`calibrate`), or None without any first timing."""
+    batches = [e for e in events if e.get("event") == "batch"]
+    if batches:
+        return batches[0]["t_start"]
+    first = [e for e in events if e.get("event") == "first_timing"]
+    if not first:
+        return None
+    if any("queued_s" in e for e in first):  # the pipelined engine's trace
+        e = first[0]
+        return e["t"] - sum(e.get(k) or 0.0 for k in ("queued_s", "compile_s", "waited_for_timing_s", "check_s"))
+    group = helion_batches(events)[0]
+    span = makespan([e.get("compile_s") or 0.0 for e in group], workers, timeout)
+    return min(e["t"] for e in group) - span - len(group) * codegen
 
 
 def _line(points: list[tuple[int, float]]) -> tuple[float | None, float]:

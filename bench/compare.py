@@ -22,14 +22,18 @@ seconds), and ``runs/`` with one JSON, one JSONL trace and one log per run.
 ``suite.py`` builds the table across workloads.
 
 Examples:
-    # a real comparison on the CPU (Pallas interpret mode), about 10 minutes
+    # without a GPU: the five searches, 5 seeds each, replayed on the H100's recorded
+    # seed matmul (--replay h100; about 3 minutes on 2 cores)
     python bench/compare.py
+    # a real autotune of a tiny kernel on the CPU (Pallas interpret mode), about 10 minutes
+    python bench/compare.py --workloads add_pallas
     # the headline workload on a GPU, HybridSearch with 3 seeds
     python bench/compare.py --workloads matmul_1024_fp16 --algorithms HybridSearch --seeds 0 1 2
     # LFBOTreeSearch anchors on the whole GPU suite, no re-timing yet
     python bench/compare.py --suite --algorithms LFBOTreeSearch --skip-retime --reuse
-    # the five searches, 5 seeds each, replayed on the H100's recorded seed matmul (CPU, a few minutes)
-    python bench/compare.py --replay h100
+    # HybridSearch's synchronous mode replayed on an H200 dataset, stored under its own label
+    python bench/compare.py --replay h200 --workloads swiglu_8192_bf16 --algorithms HybridSearch \
+        --label HybridSearch-sync --search-option pipelined=false
 """
 
 from __future__ import annotations
@@ -339,6 +343,7 @@ def _ordered(algorithms: dict[str, Any]) -> list[str]:
 
 def markdown_table(summary: dict[str, Any]) -> str:
     ref = summary["eager_reference_ms"]
+    eager = f"eager PyTorch reference {ref:.4f} ms" if ref is not None else "no eager reference timed"
     processes = summary.get("retime_processes", 1)
     spread = summary.get("retime_max_spread")
     has_device_time = any(e.get("median_device_ms") is not None for e in summary["algorithms"].values())
@@ -350,7 +355,7 @@ def markdown_table(summary: dict[str, Any]) -> str:
     lines = [
         f"Workload `{summary['workload']}` on {summary['device']}. Best kernel times re-timed side by side "
         f"(Triton do_bench, median of interleaved rounds, in {processes} separate process(es), median of the "
-        f"process medians); eager PyTorch reference {ref:.4f} ms.{device_note} "
+        f"process medians); {eager}.{device_note} "
         "Wall time and kernel times are medians over seeds; a run stopped at its time limit counts with "
         "that limit as its wall time and its best config so far."
         + (
@@ -395,9 +400,12 @@ def plot_convergence(out_dir: Path, summary: dict[str, Any]) -> None:
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for run in summary["runs"]:
+        trace = out_dir / "runs" / f"{run_label(run)}_seed{run['seed']}.jsonl"
+        if not trace.exists():  # replayed runs keep no trace in the repository
+            continue
         points = [
             p
-            for p in read_trace(out_dir / "runs" / f"{run_label(run)}_seed{run['seed']}.jsonl")
+            for p in read_trace(trace)
             if p.get("event") == "first_timing" and p.get("best_so_far_ms") is not None and p["t"] > 0
         ]
         xs, ys = [p["t"] for p in points], [p["best_so_far_ms"] for p in points]
@@ -469,8 +477,9 @@ def parse_args() -> argparse.Namespace:
         default=None,
         choices=sorted(WORKLOADS),
         metavar="WORKLOAD",
-        help=f"kernels and shapes to tune (default: matmul_1024_fp16 on a GPU, add_pallas "
-        f"without); one of {', '.join(sorted(WORKLOADS))}",
+        help=f"kernels and shapes to tune (default: matmul_1024_fp16 on a GPU; without one, the replay of the "
+        f"H100's seed matmul, --replay h100); one of {', '.join(sorted(WORKLOADS))} (add_pallas and "
+        "matmul_pallas run for real on the CPU, on Helion's Pallas interpreter)",
     )
     parser.add_argument("--suite", action="store_true", help=f"every GPU suite workload: {', '.join(SUITE)}")
     parser.add_argument("--algorithms", nargs="+", default=list(ALGORITHMS), choices=ALGORITHMS + EXTRA_ALGORITHMS)
@@ -543,6 +552,8 @@ def parse_args() -> argparse.Namespace:
 def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     from helion_hybrid.workloads import SUITE, WORKLOADS
 
+    if args.replay is None and not args.workloads and not args.suite and not args.report_only and gpu_name() == "cpu":
+        args.replay = "h100"  # without a GPU the main job replays the H100's recorded seed matmul
     if args.replay is not None:
         args.seeds = args.seeds or [0, 1, 2, 3, 4]
         if args.jobs < 1:

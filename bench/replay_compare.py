@@ -32,14 +32,17 @@ def dataset_path(spec: str, workload: str | None) -> Path:
     return DATA / spec / f"{workload or 'matmul_1024_fp16'}.jsonl.gz"
 
 
-def replay_one(dataset: str, algorithm: str, seed: int, effort: str, stem: str) -> dict[str, Any]:
+def replay_one(
+    dataset: str, algorithm: str, seed: int, effort: str, stem: str, options: dict[str, Any], label: str
+) -> dict[str, Any]:
     """One replayed run (in a worker process): writes ``stem``.json/.jsonl."""
     os.environ.setdefault("HELION_AUTOTUNE_PROGRESS_BAR", "0")
     from runlog import jsonable
 
     from helion_hybrid.replay import run_replay
 
-    result = run_replay(_cached(dataset), algorithm, seed, effort)
+    result = run_replay(_cached(dataset), algorithm, seed, effort, options or None)
+    result["label"] = label
     trace = result.pop("trace")
     Path(stem).with_suffix(".jsonl").write_text("".join(json.dumps(jsonable(e)) + "\n" for e in trace))
     Path(stem).with_suffix(".json").write_text(json.dumps(jsonable(result), indent=2))
@@ -58,18 +61,37 @@ def _cached(path: str) -> Any:
 
 
 def run_all(
-    dataset: Path, algorithms: list[str], seeds: list[int], effort: str, out_dir: Path, jobs: int
+    dataset: Path,
+    algorithms: list[str],
+    seeds: list[int],
+    effort: str,
+    out_dir: Path,
+    jobs: int,
+    options: dict[str, Any] | None = None,
+    label: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Every (algorithm, seed), ``jobs`` at a time; progress on stdout."""
+    """Every (algorithm, seed), ``jobs`` at a time, with the search options
+    given, stored under ``label`` (default: the algorithm's name; runs of
+    other labels stay); progress on stdout."""
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
-    for old in (out_dir / "runs").glob("*.json*"):
-        old.unlink()
+    for algorithm in algorithms:
+        for old in (out_dir / "runs").glob(f"{label or algorithm}_seed*.json*"):
+            old.unlink()
     tasks = [(a, s) for a in algorithms for s in seeds]
     started = time.perf_counter()
     results = []
     with concurrent.futures.ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = {
-            pool.submit(replay_one, str(dataset), a, s, effort, str(out_dir / "runs" / f"{a}_seed{s}")): (a, s)
+            pool.submit(
+                replay_one,
+                str(dataset),
+                a,
+                s,
+                effort,
+                str(out_dir / "runs" / f"{label or a}_seed{s}"),
+                options or {},
+                label or a,
+            ): (a, s)
             for a, s in tasks
         }
         for future in concurrent.futures.as_completed(futures):
@@ -150,8 +172,10 @@ def replay_table(summary: dict[str, Any], table: str, results: list[dict[str, An
         "seconds to within 2% / 5% of the dataset's best (median; - never) |",
         "|---|---|---|---|",
     ]
+    from runlog import run_label
+
     for algorithm in summary["algorithms"]:
-        runs = [r for r in results if r["algorithm"] == algorithm]
+        runs = [r for r in results if run_label(r) == algorithm]
         shares = [r["replay"]["surrogate_share"] for r in runs]
         flagged = sum(r["replay"]["flagged"] for r in runs)
         reach = [_median_or_none([r["replay"]["seconds_to_within"][g] for r in runs]) for g in ("0.02", "0.05")]
@@ -183,7 +207,11 @@ def main(args: Any) -> None:
     path = dataset_path(args.replay, (args.workloads or [None])[0])
     dataset = Dataset.load(path)
     out_dir = args.out / f"replay-{dataset.meta['gpu']}" / dataset.meta["workload"]
-    results = run_all(path, args.algorithms, args.seeds, args.effort or "full", out_dir, args.jobs)
+    from run_search import parse_options
+
+    options = parse_options(args.search_option)
+    results = run_all(path, args.algorithms, args.seeds, args.effort or "full", out_dir, args.jobs, options, args.label)
+    results = [json.loads(p.read_text()) for p in sorted((out_dir / "runs").glob("*.json"))]
     write_retime(out_dir, dataset, results)
     summary = compare.report(out_dir, dataset.meta["workload"])
     (out_dir / "table.md").write_text(replay_table(summary, (out_dir / "table.md").read_text(), results))

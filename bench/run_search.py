@@ -158,6 +158,25 @@ def versions() -> dict[str, str]:
     return out
 
 
+def parse_options(options: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` strings (JSON values, else the text) as a dict."""
+    out: dict[str, Any] = {}
+    for option in options:
+        name, _, text = option.partition("=")
+        if not name or not text:
+            raise SystemExit(f"--search-option {option!r}: expected NAME=VALUE")
+        try:
+            out[name] = json.loads(text)
+        except json.JSONDecodeError:
+            out[name] = text
+    return out
+
+
+def _takes_overrides(parameters: Any) -> bool:
+    """Whether a search takes arbitrary option keywords (ours do, and check them)."""
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
 def search_kwargs(cls: type, bound: Any, effort: str, options: list[str]) -> dict[str, Any]:
     """The search's keywords from Helion's effort profile, then ``NAME=VALUE``
     options (JSON values) given on the command line."""
@@ -169,18 +188,11 @@ def search_kwargs(cls: type, bound: Any, effort: str, options: list[str]) -> dic
         for k, v in cls.get_kwargs_from_profile(get_effort_profile(effort), bound.settings).items()
         if k in parameters
     }
-    for option in options:
-        name, _, text = option.partition("=")
-        if name not in parameters or not text:
+    for name, value in parse_options(options).items():
+        if name not in parameters and not _takes_overrides(parameters):
             valid = ", ".join(sorted(set(parameters) - {"self", "kernel", "args"}))
-            raise SystemExit(
-                f"--search-option {option!r}: {cls.__name__} takes no option {name!r} "
-                f"(or no value was given); it takes: {valid}"
-            )
-        try:
-            kwargs[name] = json.loads(text)
-        except json.JSONDecodeError:
-            kwargs[name] = text
+            raise SystemExit(f"--search-option {name}: {cls.__name__} takes no option {name!r}; it takes: {valid}")
+        kwargs[name] = value
     return kwargs
 
 
