@@ -57,6 +57,7 @@ class ScriptedBackend(_NoDeviceTime):
         self.started: dict[int, float] = {}
         self.killed: list[Any] = []
         self.running_at_wait: list[tuple[int, int]] = []  # (running, queued) at each wait
+        self.cutoffs: list[float | None] = []  # the early-stop threshold each first timing got
         self.engine: Any = None
 
     def start(self, obs: Observation) -> bool:
@@ -82,7 +83,8 @@ class ScriptedBackend(_NoDeviceTime):
     def kill(self, obs: Observation) -> None:
         self.killed.append(obs.config)
 
-    def first_timing(self, obs: Observation, repetitions: int) -> TimingRecord:
+    def first_timing(self, obs: Observation, repetitions: int, cutoff_ms: float | None = None) -> TimingRecord:
+        self.cutoffs.append(cutoff_ms)
         self.clock.advance(self.timing_cost_s * repetitions)
         value = self.timing_ms(obs.config)
         return TimingRecord(samples=[value] * repetitions, repetitions=repetitions)
@@ -146,7 +148,7 @@ class ProcessBackend(_NoDeviceTime):
         if process is not None and process.is_alive():
             os.kill(process.pid, signal.SIGKILL)
 
-    def first_timing(self, obs: Observation, repetitions: int) -> TimingRecord:
+    def first_timing(self, obs: Observation, repetitions: int, cutoff_ms: float | None = None) -> TimingRecord:
         self.timed += 1
         if self.interrupt_at is not None and self.timed >= self.interrupt_at:
             raise KeyboardInterrupt

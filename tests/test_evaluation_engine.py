@@ -142,6 +142,30 @@ def test_simulated_clock_charges_real_time_only_outside_simulation():
         clock.advance(-1)
 
 
+def test_first_timings_may_stop_early_above_ten_times_the_best_so_far():
+    backend = ScriptedBackend(lambda c: 0.1 * (c + 1), lambda c: 1.0 + c)
+    engine = _engine(backend, workers=1)
+    _submit(engine, range(3))
+    _run(engine)
+    assert backend.cutoffs == [None, 10.0, 10.0]  # nothing ran before the first; then 10 x 1.0 ms
+
+
+def test_the_provider_stops_a_first_timing_after_its_probe_when_far_too_slow(monkeypatch):
+    pytest.importorskip("helion")
+    from helion_hybrid import timing
+
+    provider = object.__new__(timing.MultiFidelityBenchmarkProvider)
+    provider.repetitions = 50
+    monkeypatch.setattr(provider, "_aggregate_timer", lambda: None, raising=False)
+    monkeypatch.setattr(provider, "_time", lambda fn, args, n: [7.0] * n, raising=False)
+    provider.cutoff_ms = 5.0
+    assert provider._first_samples(None, ()) == ([7.0] * timing.PROBE_REPETITIONS, timing.PROBE_REPETITIONS)
+    provider.cutoff_ms = 8.0
+    assert provider._first_samples(None, ()) == ([7.0] * 50, 50)
+    provider.cutoff_ms = None
+    assert provider._first_samples(None, ()) == ([7.0] * 50, 50)
+
+
 # -- real processes -------------------------------------------------------------------
 @pytest.mark.filterwarnings("ignore:os.fork:RuntimeWarning")
 def test_no_compile_process_outlives_the_engine():

@@ -323,8 +323,10 @@ class Backend(Protocol):
         """Stop compiling ``obs`` now, without waiting."""
         ...
 
-    def first_timing(self, obs: Observation, repetitions: int) -> TimingRecord:
-        """Run once, check accuracy, time ``repetitions`` calls."""
+    def first_timing(self, obs: Observation, repetitions: int, cutoff_ms: float | None = None) -> TimingRecord:
+        """Run once, check accuracy, time ``repetitions`` calls -- or stop
+        after a few when they read above ``cutoff_ms`` (a config far slower
+        than the best so far; the record says how many were timed)."""
         ...
 
     def sample(self, obs: Observation, repetitions: int) -> list[float]:
@@ -382,6 +384,9 @@ class EvaluationEngine:
         self.observations: dict[Any, Observation] = {}
         self.tried: PointSet | None = None
         self.figure_kind: Figure = "median"
+        #: A first timing stops after a few calls when they read this many
+        #: times the best so far (0: always the full fidelity).
+        self.slow_factor = 10.0
         #: Clock time after which nothing new is timed once a config has run
         #: (the search's budget); None: no limit.
         self.deadline: float | None = None
@@ -518,6 +523,12 @@ class EvaluationEngine:
         left = self.deadline - self.clock.now()
         return max(1, min(repetitions, int(left / max(per_call_ms / 1000.0, 1e-6))))
 
+    def _slow_cutoff_ms(self) -> float | None:
+        """Above this a first timing may stop early: ``slow_factor`` times
+        the best median so far (None before anything ran)."""
+        medians = [o.median for o in self.observations.values() if o.ok]
+        return self.slow_factor * min(medians) if medians and self.slow_factor else None
+
     def _typical_call_ms(self) -> float:
         medians = [o.median for o in self.observations.values() if o.ok]
         return statistics.median(medians) if medians else math.nan
@@ -602,7 +613,9 @@ class EvaluationEngine:
         """First timing on the timing lane; a timing that is not a positive
         finite number counts as a failure (``bad_timing``)."""
         obs.repetitions = self.affordable(obs.repetitions, self._typical_call_ms())
-        record = self.backend.first_timing(obs, obs.repetitions)
+        record = self.backend.first_timing(obs, obs.repetitions, self._slow_cutoff_ms())
+        if record.status == "ok" and record.repetitions:
+            obs.repetitions = record.repetitions  # fewer when it stopped early
         obs.record = record
         self.counters.seconds["accuracy_check"] += record.check_seconds
         self.counters.seconds["timing"] += record.timing_seconds

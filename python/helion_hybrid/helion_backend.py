@@ -141,8 +141,9 @@ class HelionBackend:
                 time.sleep(0.05)
 
     # -- timing -----------------------------------------------------------------
-    def first_timing(self, obs: Observation, repetitions: int) -> TimingRecord:
+    def first_timing(self, obs: Observation, repetitions: int, cutoff_ms: float | None = None) -> TimingRecord:
         self.provider.repetitions = int(repetitions)
+        self.provider.cutoff_ms = cutoff_ms
         self.provider._benchmark_function(obs.config, obs.handle)
         return self.provider.records[obs.config]
 

@@ -95,7 +95,10 @@ class HybridSearchOptions:
             predicted compile cost (a GP of log compile seconds).
         pipelined: the pipelined engine (False: synchronous batches).
         shootout_candidates: fastest configs re-timed side by side before
-            the pick (1 turns the shootout off).
+            the pick (1 turns the shootout off) ...
+        shootout_margin: ... among those at most this much slower than the
+            fastest (by the comparison figure): a config 30% behind does not
+            win a side-by-side re-timing, and a very slow one costs seconds.
         shootout_rounds: interleaved rounds of the shootout.
         refine_by_device_time: on CUDA, refinement compares configs by device
             time from a CUDA graph instead of their event-timed medians.
@@ -129,6 +132,7 @@ class HybridSearchOptions:
     cost_aware: bool = True
     pipelined: bool = True
     shootout_candidates: int = 12
+    shootout_margin: float = 0.3
     shootout_rounds: int = 5
     refine_by_device_time: bool = True
     helion_final_selection: bool = False
@@ -169,6 +173,7 @@ class HybridSearchOptions:
         check_float(owner, "compile_timeout_floor", self.compile_timeout_floor, 0, low_open=True)
         check_float(owner, "straggler_factor", self.straggler_factor, 1)
         check_float(owner, "barrier_patience_s", self.barrier_patience_s, 0)
+        check_float(owner, "shootout_margin", self.shootout_margin, 0)
         for name in ("cost_aware", "pipelined", "refine_by_device_time", "helion_final_selection"):
             check_bool(owner, name, getattr(self, name))
 
@@ -543,7 +548,10 @@ class HybridSearch(MultiFidelitySearchBase):
         it could not run."""
         o = self.options
         full = sorted(self.engine.successful(o.high_fidelity) or self.engine.successful(), key=self.engine.figure)
-        candidates = self._affordable_candidates(full[: o.shootout_candidates])
+        close = [
+            c for c in full if full and self.engine.figure(c) <= (1 + o.shootout_margin) * self.engine.figure(full[0])
+        ]
+        candidates = self._affordable_candidates(close[: o.shootout_candidates])
         if len(candidates) <= 1 or o.shootout_rounds == 0:
             return full
         ranked = self.engine.shootout(

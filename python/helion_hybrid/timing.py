@@ -29,6 +29,8 @@ from helion.autotuner import benchmarking as _benchmarking
 from helion.autotuner.benchmarking import do_bench, do_bench_generic
 
 DEFAULT_REPETITIONS = 5
+#: Calls of a first timing before the early stop for clearly slow configs.
+PROBE_REPETITIONS = 3
 
 
 @dataclasses.dataclass
@@ -193,6 +195,10 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.repetitions = DEFAULT_REPETITIONS
+        #: A first timing stops after its first PROBE_REPETITIONS calls when
+        #: their median is above this (ms): a config many times slower than
+        #: the best so far is not worth its full fidelity. None: never.
+        self.cutoff_ms: float | None = None
         self.records: dict[Any, TimingRecord] = {}
 
     # -- timing ---------------------------------------------------------------
@@ -200,14 +206,33 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
         """``repetitions`` samples in ms, one per call, each after an L2
         flush as Helion's own timers do."""
         call = functools.partial(bench_fn, *args)
-        backend = getattr(self.config_spec, "backend", None)
-        custom = backend.get_do_bench() if backend is not None else None
-        if custom not in (None, do_bench, do_bench_generic):
+        custom = self._aggregate_timer()
+        if custom is not None:
             # A backend-specific timer (e.g. Metal) only reports aggregates.
             return [float(custom(call, warmup=1, rep=50, return_mode="median"))]
         if _uses_cuda(args):
             return _event_samples(call, repetitions)
         return _wall_clock_samples(call, repetitions)
+
+    def _aggregate_timer(self) -> Callable[..., float] | None:
+        """The backend's own timer where it replaces Triton's (it reports one
+        aggregate per request), else None."""
+        backend = getattr(self.config_spec, "backend", None)
+        custom = backend.get_do_bench() if backend is not None else None
+        return None if custom in (None, do_bench, do_bench_generic) else custom
+
+    def _first_samples(self, bench_fn: Callable[..., object], args: Sequence[object]) -> tuple[list[float], int]:
+        """(samples, repetitions timed): ``repetitions`` of them, or only the
+        first ``PROBE_REPETITIONS`` when they show the config far slower
+        than ``cutoff_ms``. A backend timer that reports one aggregate per
+        request (``_time``) is never split."""
+        probe = min(PROBE_REPETITIONS, self.repetitions)
+        if self.cutoff_ms is None or probe == self.repetitions or self._aggregate_timer() is not None:
+            return self._time(bench_fn, args, self.repetitions), self.repetitions
+        samples = self._time(bench_fn, args, probe)
+        if samples and statistics.median(samples) > self.cutoff_ms:
+            return samples, probe
+        return samples + self._time(bench_fn, args, self.repetitions - probe), self.repetitions
 
     def _working_args(self) -> Sequence[object]:
         if len(self.mutated_arg_indices) > 0:
@@ -243,8 +268,9 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
             record.bench_fn = bench_fn
             timed_from = time.perf_counter()
             record.check_seconds = timed_from - start
-            record.samples.extend(self._time(bench_fn, args, self.repetitions))
-            record.repetitions += self.repetitions
+            samples, repetitions = self._first_samples(bench_fn, args)
+            record.samples.extend(samples)
+            record.repetitions += repetitions
             record.timing_seconds = time.perf_counter() - timed_from
             return record.median
         except Exception as error:
