@@ -36,7 +36,9 @@ case "${1:-}" in
     while [ ! -f "$JOB/finished" ] && [ "$(date +%s)" -lt "$deadline" ]; do sleep 5; done
     [ -f "$JOB/finished" ] && echo "job finished" || echo "job still running"
     tail -n 25 "$JOB/job.log"
-    (cd "$JOB" && tar -czf "${OUT:-/tmp}/results.tgz" job.log bench/results)
+    # only what the job wrote: the whole results tree would not fit $OUT's limits
+    (cd "$JOB" && find bench/results -type f -newer queue -print0 |
+      tar -czf "${OUT:-/tmp}/results.tgz" job.log --null -T -)
     ;;
   status)
     tail -n 40 "$JOB/job.log"
