@@ -112,6 +112,7 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
                 label=label,
                 result=str(stem.with_suffix(".json")),
                 trace=str(stem.with_suffix(".jsonl")),
+                profile=str(stem.with_suffix(".profile.txt")) if args.profile else "",
             )
             command = [
                 sys.executable,
@@ -453,6 +454,7 @@ def _internal_parsers(sub: Any) -> None:
         one.add_argument(f"--{name}", required=True)
     one.add_argument("--seed", type=int, required=True)
     one.add_argument("--search-option", action="append", default=[])
+    one.add_argument("--profile", default="", help="write a cProfile summary of the search here")
     rt = sub.add_parser("retime", help="(internal) re-time best configs side by side")
     rt.add_argument("--workload", required=True)
     rt.add_argument("--runs", nargs="+", required=True)
@@ -524,6 +526,12 @@ def parse_args() -> argparse.Namespace:
         "e.g. --label HybridSearch-sync --search-option pipelined=false); one algorithm only",
     )
     parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile each search's main process (cProfile; compile workers not included) into "
+        "runs/<label>_seed<N>.profile.txt; it slows the search, so give the runs a --label",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="rebuild results.json, table.md and the plot from stored runs and re-timing",
@@ -575,6 +583,8 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
         parser.error("--retime-processes and --rounds must be >= 1")
     if not args.time_limit > 0:
         parser.error("--time-limit must be > 0")
+    if args.profile and not args.label:
+        parser.error("--profile slows the searches it profiles: store the runs under a --label")
     if args.label and len(args.algorithms) != 1:
         parser.error("--label names the runs of one algorithm")
 

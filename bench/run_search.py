@@ -5,15 +5,18 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import cProfile
 import dataclasses
 import importlib.metadata
 import inspect
 import json
 import math
 import os
+import pstats
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -222,7 +225,8 @@ def run(args: argparse.Namespace) -> None:
             search.listeners.append(recorder.on_engine_event)
         recorder.emit(space_header(search))
         recorder.origin = time.perf_counter()
-        config = search.autotune(skip_cache=True)
+        with profiled(args.profile):
+            config = search.autotune(skip_cache=True)
         wall = recorder.now()
     options = getattr(search, "options", None)
     result = {
@@ -250,6 +254,25 @@ def run(args: argparse.Namespace) -> None:
     }
     del helion_hybrid
     Path(args.result).write_text(json.dumps(jsonable(result), indent=2))
+
+
+@contextlib.contextmanager
+def profiled(path: str) -> Iterator[None]:
+    """cProfile the block into a text summary at ``path`` (nothing if empty):
+    where the main process's time goes, by cumulative and by own time."""
+    if not path:
+        yield
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        yield
+    finally:
+        profiler.disable()
+        with open(path, "w") as out:
+            for key, count in (("cumulative", 80), ("tottime", 50)):
+                out.write(f"==== sorted by {key}\n")
+                pstats.Stats(profiler, stream=out).strip_dirs().sort_stats(key).print_stats(count)
 
 
 def own_seconds(search: Any, wall: float, events: list[dict[str, Any]]) -> float:

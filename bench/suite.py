@@ -34,9 +34,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from compare import ALGORITHMS, COLOURS, EXTRA_ALGORITHMS, summarise  # noqa: E402
-from runlog import run_label  # noqa: E402
+from runlog import read_trace, run_label  # noqa: E402
 
 REFERENCE = "LFBOTreeSearch"
+ENGINE_HEADING = (
+    "\n### Where HybridSearch's time went\n\n"
+    "Medians over seeds (longest gap: the maximum; stragglers: the sum). Compile floor: compile seconds "
+    "summed over configs / compile workers. Finish: the shootout and after. Main thread: seconds by "
+    "activity on the search's one thread. Longest gap: the longest stretch of a run without a finished "
+    "evaluation.\n\n"
+)
 
 
 def workload_rows(out_dir: Path, workload: str) -> dict[str, Any] | None:
@@ -122,9 +129,16 @@ def build(results: Path, preferred: str = "HybridSearch") -> dict[str, Any]:
     return {
         "results": str(results),
         "workloads": table,
-        "geomean_hybrid_wall_s": geomean([r["hybrid_wall_s"] for r in table]),
-        "geomean_speedup_vs_reference": geomean([r["speedup_vs_reference"] for r in table]),
-        "geomean_speedup_vs_pattern": geomean([r["speedup_vs_pattern"] for r in table]),
+        # geometric means over the preferred label's workloads only: a fallback label is another search
+        "hybrid_label": preferred,
+        "geomean_workloads": [r["workload"] for r in table if r["hybrid_label"] == preferred],
+        "geomean_hybrid_wall_s": geomean([r["hybrid_wall_s"] for r in table if r["hybrid_label"] == preferred]),
+        "geomean_speedup_vs_reference": geomean(
+            [r["speedup_vs_reference"] for r in table if r["hybrid_label"] == preferred]
+        ),
+        "geomean_speedup_vs_pattern": geomean(
+            [r["speedup_vs_pattern"] for r in table if r["hybrid_label"] == preferred]
+        ),
     }
 
 
@@ -152,9 +166,78 @@ def markdown(suite: dict[str, Any]) -> str:
         )
     g = suite
     lines.append(
-        f"| **geometric mean** | | **{g['geomean_hybrid_wall_s'] or math.nan:.1f}** | | "
+        f"| **geometric mean** ({g['hybrid_label']}, {len(g['geomean_workloads'])} of {len(g['workloads'])} "
+        f"workloads) | | **{g['geomean_hybrid_wall_s'] or math.nan:.1f}** | | "
         f"**{_x(g['geomean_speedup_vs_reference'])}** | {_x(g['geomean_speedup_vs_pattern'])} | | | | |"
     )
+    return "\n".join(lines) + "\n"
+
+
+def engine_breakdown(run: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where one helion_hybrid run's wall time went: its parallel compile
+    floor (compile seconds summed over configs / compile workers), its
+    finish (shootout and after), the main thread's seconds by activity, and
+    the longest stretch without a finished evaluation (a config holding the
+    search up shows as one)."""
+    counters = run["counters"]
+    header = next((e for e in events if e.get("event") == "header"), {})
+    floor = counters["compile_seconds_total"] / max(1, header.get("compile_workers") or 1)
+    phases = run.get("phase_seconds") or {}
+    finish = sum(phases.get(p, 0.0) for p in ("shootout", "finish", "finalize"))
+    times = sorted(e["t"] for e in events if e.get("event") != "header" and "t" in e)
+    gaps = [b - a for a, b in zip([0.0, *times], times)]
+    return {
+        "wall_s": run["wall_s"],
+        "compile_floor_s": floor,
+        "finish_s": finish,
+        "wall_over_floor_and_finish": run["wall_s"] / (floor + finish) if floor + finish > 0 else None,
+        "main_thread_s": counters["seconds"],
+        "waiting_s": counters["seconds"].get("waiting", 0.0),
+        "longest_gap_s": max(gaps, default=0.0),
+        "stragglers_killed": counters.get("stragglers_killed", 0),
+    }
+
+
+def engine_table(results: Path) -> list[dict[str, Any]]:
+    """Per suite workload and helion_hybrid label (runs with engine
+    counters), the medians over seeds of :func:`engine_breakdown`."""
+    from helion_hybrid.workloads import SUITE
+
+    rows = []
+    for workload in SUITE:
+        by_label: dict[str, list[dict[str, Any]]] = {}
+        for path in sorted((results / workload / "runs").glob("*.json")):
+            run = json.loads(path.read_text())
+            if run.get("finished", True) and (run.get("counters") or {}).get("waiting_seconds") is not None:
+                breakdown = engine_breakdown(run, read_trace(path.with_suffix(".jsonl")))
+                by_label.setdefault(run_label(run), []).append(breakdown)
+        for label, parts in sorted(by_label.items()):
+            row: dict[str, Any] = {"workload": workload, "label": label, "seeds": len(parts)}
+            for key in ("wall_s", "compile_floor_s", "finish_s", "wall_over_floor_and_finish", "waiting_s"):
+                row[key] = statistics.median(p[key] for p in parts)
+            row["longest_gap_s"] = max(p["longest_gap_s"] for p in parts)
+            row["stragglers_killed"] = sum(p["stragglers_killed"] for p in parts)
+            activities = sorted({a for p in parts for a in p["main_thread_s"]} - {"waiting"})
+            row["main_thread_s"] = {
+                a: statistics.median(p["main_thread_s"].get(a, 0.0) for p in parts) for a in activities
+            }
+            rows.append(row)
+    return rows
+
+
+def engine_markdown(rows: list[dict[str, Any]]) -> str:
+    lines = [
+        "| workload | label | seeds | wall (s) | compile floor (s) | finish (s) | wall / (floor + finish) | "
+        "main thread (s) | waiting (s) | longest gap (s) | stragglers killed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        main = ", ".join(f"{a} {v:.1f}" for a, v in r["main_thread_s"].items())
+        lines.append(
+            f"| {r['workload']} | {r['label']} | {r['seeds']} | {r['wall_s']:.1f} | {r['compile_floor_s']:.1f} | "
+            f"{r['finish_s']:.1f} | {r['wall_over_floor_and_finish']:.2f} | {main} | {r['waiting_s']:.1f} | "
+            f"{r['longest_gap_s']:.1f} | {r['stragglers_killed']} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -198,10 +281,12 @@ def main() -> None:
     args = parser.parse_args()
     results = args.out / args.gpu
     suite = build(results, args.hybrid)
+    suite["engine"] = engine_table(results)
+    text = markdown(suite) + ENGINE_HEADING + engine_markdown(suite["engine"])
     (results / "suite.json").write_text(json.dumps(suite, indent=2))
-    (results / "suite.md").write_text(markdown(suite))
+    (results / "suite.md").write_text(text)
     plot(suite, results / "suite.png")
-    print(markdown(suite))
+    print(text)
 
 
 if __name__ == "__main__":

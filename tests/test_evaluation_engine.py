@@ -63,6 +63,29 @@ def test_results_land_in_the_right_records():
     assert engine.counters.as_dict()["configs_timed"] == {"test": {7: 10}}
 
 
+class _CostlyMainThread(ScriptedBackend):
+    """Code generation and starting a compile take main-thread time, as
+    Helion's codegen and fork do."""
+
+    def prepare(self, obs):
+        self.clock.advance(0.02)
+        return None
+
+    def start(self, obs):
+        self.clock.advance(0.05)
+        return super().start(obs)
+
+
+def test_main_thread_seconds_are_counted_per_activity():
+    backend = _CostlyMainThread(lambda c: 0.5, lambda c: 1.0)
+    engine = _engine(backend)
+    _submit(engine, range(10))
+    _run(engine)
+    seconds = engine.counters.as_dict()["seconds"]
+    assert seconds["codegen"] == pytest.approx(10 * 0.02)
+    assert seconds["compile_start"] == pytest.approx(10 * 0.05)
+
+
 def test_a_hang_is_abandoned_at_the_straggler_limit_without_blocking_the_rest():
     seconds = {i: 0.5 for i in range(20)}
     seconds[3] = math.inf  # never finishes

@@ -196,8 +196,8 @@ class Counters:
         self.duplicate_proposals = 0
         self.model_fits = 0
         self.stragglers_killed = 0
-        #: main-thread seconds by activity (codegen, accuracy_check, timing,
-        #: model, waiting, finish)
+        #: main-thread seconds by activity (codegen, compile_start,
+        #: accuracy_check, timing, model, waiting)
         self.seconds: collections.defaultdict[str, float] = collections.defaultdict(float)
         #: seconds the search was blocked waiting on compiles, per phase
         self.waiting: collections.defaultdict[str, float] = collections.defaultdict(float)
@@ -552,6 +552,8 @@ class EvaluationEngine:
                 obs.status = "compiling"
                 obs.started_at = self.clock.now()
                 background = self.backend.start(obs)
+                # Helion prepares the precompiler and forks here, on this thread
+                self.counters.seconds["compile_start"] += self.clock.now() - obs.started_at
                 self.background_compiles = (
                     background if self.background_compiles is None else self.background_compiles or background
                 )
