@@ -26,6 +26,12 @@ from helion_hybrid.timing import TimingRecord
 class _NoDeviceTime:
     """What both fakes share: no code generation step, no device time."""
 
+    def begin_codegen(self, obs: Observation) -> bool:
+        return False
+
+    def codegen_done(self, obs: Observation) -> bool:
+        return True
+
     def prepare(self, obs: Observation) -> str | None:
         return None
 

@@ -2,12 +2,14 @@
 (CPU) through HELION_AUTOTUNER, then print one JSON line with the result.
 
 Usage: python pallas_autotune_script.py KERNEL   (add | matmul | softmax)
-The caller sets HELION_AUTOTUNER and the other HELION_* variables.
+The caller sets HELION_AUTOTUNER and the other HELION_* variables, and may
+set SEARCH_OPTIONS (a JSON object of the search's keyword options).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
@@ -17,7 +19,23 @@ import helion_hybrid
 from helion_hybrid.kernels import add, matmul, softmax  # noqa: E402  (after HELION_BACKEND is set by the caller)
 
 
+def _with_options(options: dict) -> None:
+    """Register the searches again with these keyword options (HELION_AUTOTUNER
+    constructs them without any)."""
+    from helion.autotuner import search_algorithms
+
+    for name in ("HybridSearch", "MultiFidelityBayesianSearch"):
+        base = search_algorithms[name]
+
+        def __init__(self, *args, _base=base, **kwargs):  # noqa: N807
+            _base.__init__(self, *args, **{**options, **kwargs})
+
+        search_algorithms[name] = type(name, (base,), {"__init__": __init__})
+
+
 def main() -> None:
+    if os.environ.get("SEARCH_OPTIONS"):
+        _with_options(json.loads(os.environ["SEARCH_OPTIONS"]))
     name = sys.argv[1]
     torch.manual_seed(0)
     if name == "add":

@@ -18,9 +18,10 @@ pytest.importorskip("jax", reason="jax is part of the test install (pip install 
 SCRIPT = Path(__file__).with_name("pallas_autotune_script.py")
 
 
-def _autotune(kernel: str, algorithm: str, seed: int = 0) -> dict:
+def _autotune(kernel: str, algorithm: str, seed: int = 0, options: dict | None = None) -> dict:
     env = dict(
         os.environ,
+        SEARCH_OPTIONS=json.dumps(options or {}),
         HELION_AUTOTUNER=algorithm,
         HELION_BACKEND="pallas",
         HELION_PALLAS_INTERPRET="1",
@@ -63,6 +64,17 @@ def test_hybrid_search_autotunes_real_kernel(kernel):
         r for per in result["counters"]["configs_retimed"].values() for r in per
     }
     assert len(fidelities) >= 2
+
+
+def test_code_generated_in_codegen_processes_autotunes_the_same_kernel():
+    result = _autotune("matmul", "HybridSearch", options={"codegen_workers": 2})
+    assert result["max_error"] < 1e-4 and result["max_error_fresh_inputs"] < 1e-4
+    _check_counters(result)
+    counters = result["counters"]
+    # every config that got as far as code generation had its code made by a codegen process
+    generated = counters["configs_timed_total"] + counters["failures"].get("error", 0)
+    assert 0 < counters["codegen_offloaded"] <= generated
+    assert counters["codegen_offloaded"] >= 0.8 * generated
 
 
 def test_mfbo_autotunes_real_kernel():

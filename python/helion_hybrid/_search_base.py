@@ -63,7 +63,7 @@ def default_backend(search: MultiFidelitySearchBase) -> Backend:
 
     provider = search.benchmark_provider
     assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
-    return HelionBackend(provider, search.log)
+    return HelionBackend(provider, search.log, codegen_workers=search.options.codegen_workers)
 
 
 class MultiFidelitySearchBase(PopulationBasedSearch):
@@ -107,8 +107,11 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         return {"algorithm": type(self).__name__, **dataclasses.asdict(self.options)}
 
     def counters_dict(self) -> dict[str, Any]:
-        """Counters as a dict (configs per phase/fidelity, failures, seconds)."""
-        return self.counters.as_dict()
+        """Counters as a dict (configs per phase/fidelity, failures, seconds,
+        and configs whose code a codegen process generated)."""
+        counters = self.counters.as_dict()
+        counters["codegen_offloaded"] = getattr(self.engine.backend, "codegen_offloaded", 0) if self.engine else 0
+        return counters
 
     @property
     def observations(self) -> dict[Config, Observation]:

@@ -43,7 +43,7 @@ FAILURE_STATUSES = ("error", "timeout", "accuracy_error", "bad_timing")
 #: failure, nothing is learned from it.
 CANCELLED = "cancelled"
 #: Statuses before an observation is finished.
-PENDING_STATUSES = ("queued", "compiling", "compiled")
+PENDING_STATUSES = ("queued", "generating", "compiling", "compiled")
 
 Figure = Literal["median", "device_time"]
 
@@ -298,10 +298,21 @@ class Backend(Protocol):
 
     clock: Clock
 
+    def begin_codegen(self, obs: Observation) -> bool:
+        """Start generating the config's code elsewhere (True), or leave it
+        to :meth:`prepare` on the main thread (False)."""
+        ...
+
+    def codegen_done(self, obs: Observation) -> bool:
+        """Whether code generation begun elsewhere has ended (in success or
+        not: :meth:`prepare` then uses its result or generates itself)."""
+        ...
+
     def prepare(self, obs: Observation) -> str | None:
-        """Generate the config's code (main thread). Returns a key of the
-        generated source (same key, same kernel) or None. Raises on a
-        config that cannot be generated."""
+        """Generate the config's code (main thread), or take what
+        :meth:`begin_codegen` generated. Returns a key of the generated
+        source (same key, same kernel) or None. Raises on a config that
+        cannot be generated."""
         ...
 
     def start(self, obs: Observation) -> bool:
@@ -546,22 +557,32 @@ class EvaluationEngine:
         return min(starts) + limit if starts else self.clock.now() + limit
 
     def _start_queued(self) -> None:
+        """Fill the free workers: a config's code is generated elsewhere
+        where the backend can (it holds its worker meanwhile), else here."""
         while self._queue and len(self._running) < self.workers:
             obs = self._queue.popleft()
-            if self._prepare(obs):
-                obs.status = "compiling"
-                obs.started_at = self.clock.now()
-                background = self.backend.start(obs)
-                # Helion prepares the precompiler and forks here, on this thread
-                self.counters.seconds["compile_start"] += self.clock.now() - obs.started_at
-                self.background_compiles = (
-                    background if self.background_compiles is None else self.background_compiles or background
-                )
-                if background:
-                    self._running.append(obs)
-                else:
-                    obs.status, obs.compiled_at = "compiled", obs.started_at
-                    self._compiled.append(obs)
+            if self.backend.begin_codegen(obs):
+                obs.status = "generating"
+                self._running.append(obs)
+            else:
+                self._start_compile(obs)
+
+    def _start_compile(self, obs: Observation) -> None:
+        if not self._prepare(obs):
+            return
+        obs.status = "compiling"
+        obs.started_at = self.clock.now()
+        background = self.backend.start(obs)
+        # Helion prepares the precompiler and forks here, on this thread
+        self.counters.seconds["compile_start"] += self.clock.now() - obs.started_at
+        self.background_compiles = (
+            background if self.background_compiles is None else self.background_compiles or background
+        )
+        if background:
+            self._running.append(obs)
+        else:
+            obs.status, obs.compiled_at = "compiled", obs.started_at
+            self._compiled.append(obs)
 
     def _prepare(self, obs: Observation) -> bool:
         """Generate the code; False when the config finished here (codegen
@@ -588,7 +609,11 @@ class EvaluationEngine:
         now = self.clock.now()
         limit = self.stragglers.limit(self._compile_times)
         still: list[Observation] = []
+        generated: list[Observation] = []
         for obs in self._running:
+            if obs.status == "generating":
+                (generated if self.backend.codegen_done(obs) else still).append(obs)
+                continue
             done = self.backend.poll_compile(obs)
             assert obs.started_at is not None
             elapsed = now - obs.started_at
@@ -610,6 +635,8 @@ class EvaluationEngine:
                 else:
                     self._finish(obs, "error", reason="compile failed")
         self._running = still
+        for obs in generated:
+            self._start_compile(obs)
 
     def _time(self, obs: Observation) -> None:
         """First timing on the timing lane; a timing that is not a positive

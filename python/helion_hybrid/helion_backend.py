@@ -15,13 +15,15 @@ import contextlib
 import math
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from functools import partial
 from multiprocessing import connection
 from typing import TYPE_CHECKING, Any
 
 from helion.autotuner import benchmark_provider as _bp
 from helion.autotuner.process_utils import signal_process_tree
 
+from .codegen_pool import CodegenPool
 from .evaluation import Observation, WallClock
 from .timing import GraphDeviceTimer, TimingRecord, _uses_cuda
 
@@ -35,15 +37,18 @@ class HelionBackend:
 
     Args:
         provider: the search's benchmark provider (set up by Helion).
-        kernel: the bound kernel (``provider.kernel``).
         log: the search's logger.
+        codegen_workers: processes that generate code off the search's
+            thread (:mod:`helion_hybrid.codegen_pool`); 0: none.
     """
 
-    def __init__(self, provider: MultiFidelityBenchmarkProvider, log: Any) -> None:
+    def __init__(self, provider: MultiFidelityBenchmarkProvider, log: Any, codegen_workers: int = 0) -> None:
         self.provider = provider
         self.kernel = provider.kernel
         self.log = log
         self.clock = WallClock()
+        self._pool = CodegenPool(partial(_generate_code, self.kernel), codegen_workers) if codegen_workers else None
+        self._pool_warned = False
         self._device_timer: GraphDeviceTimer | None = None
         self._killed: list[Any] = []
         self._live: dict[int, Any] = {}  # observation index -> precompile future
@@ -51,8 +56,30 @@ class HelionBackend:
         self._source_backend = backend if provider._effective_source_dedup_enabled() else None
 
     # -- compiling --------------------------------------------------------------
+    def begin_codegen(self, obs: Observation) -> bool:
+        return self._pool is not None and self._pool.submit(obs.index, obs.config)
+
+    def codegen_done(self, obs: Observation) -> bool:
+        assert self._pool is not None
+        self._pool.poll()
+        return obs.index in self._pool.results
+
+    def _generated_code(self, obs: Observation) -> str | None:
+        """The source a codegen process made for ``obs``, or None (then it
+        is generated here)."""
+        if self._pool is None:
+            return None
+        ok, text = self._pool.results.pop(obs.index, (False, ""))
+        if not ok and text:
+            self.log.debug(f"Code generated on the search's thread instead: {text}")
+        if not self._pool.usable and not self._pool_warned:
+            self._pool_warned = True
+            self.log.warning("Codegen processes keep failing; generating code on the search's thread from now on")
+        return text if ok else None
+
     def prepare(self, obs: Observation) -> str | None:
-        with _bp.capture_output(), _bp._searching_candidates():
+        code = self._generated_code(obs)
+        with _bp.capture_output(), _bp._searching_candidates(), _serving_code(self.kernel, code):
             fn = self.kernel.compile_config(obs.config, allow_print=False)
         obs.handle = fn
         if self._source_backend is None:
@@ -91,7 +118,7 @@ class HelionBackend:
         return bool(future.ok)
 
     def wait(self, running: Sequence[Observation], timeout: float) -> None:
-        sentinels = []
+        sentinels: list[Any] = self._pool.wait_handles() if self._pool is not None else []
         for obs in running:
             future = self._live.get(obs.index)
             if future is not None and future.process is not None and future.ok is None:
@@ -105,6 +132,8 @@ class HelionBackend:
     def kill(self, obs: Observation) -> None:
         """SIGKILL the compile's process tree now; it is reaped later
         (Helion's own path sends SIGTERM and joins for 10 s first)."""
+        if self._pool is not None:
+            self._pool.discard(obs.index)
         future = self._live.pop(obs.index, None)
         if future is None or future.ok is not None:
             return
@@ -129,6 +158,8 @@ class HelionBackend:
         self._killed = alive
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
         for index in list(self._live):
             future = self._live.pop(index)
             if future is not None and future.ok is None:
@@ -139,6 +170,11 @@ class HelionBackend:
             self._reap_killed()
             if self._killed:
                 time.sleep(0.05)
+
+    @property
+    def codegen_offloaded(self) -> int:
+        """Configs whose code a codegen process generated."""
+        return self._pool.generated if self._pool is not None else 0
 
     # -- timing -----------------------------------------------------------------
     def first_timing(self, obs: Observation, repetitions: int, cutoff_ms: float | None = None) -> TimingRecord:
@@ -167,3 +203,39 @@ class HelionBackend:
             self._device_timer = GraphDeviceTimer()
         value = self.provider.device_time(self._timed_config(obs), self._device_timer)
         return value if value is not None and math.isfinite(value) else None
+
+
+def _generate_code(kernel: Any, config: Any) -> str:
+    """In a codegen process: ``config``'s source, made exactly as
+    ``compile_config`` makes it (which also writes it to Helion's code cache,
+    so the search's own load finds the file)."""
+    generated: list[str] = []
+    original = kernel.to_triton_code
+
+    def capture(*args: Any, **kwargs: Any) -> str:
+        generated.append(original(*args, **kwargs))
+        return generated[-1]
+
+    kernel.to_triton_code = capture  # this process's copy only
+    try:
+        with _bp.capture_output(), _bp._searching_candidates():
+            kernel.compile_config(config, allow_print=False)
+    finally:
+        del kernel.to_triton_code
+    if not generated:
+        raise RuntimeError("compile_config generated no code (already compiled in this process)")
+    return generated[-1]
+
+
+@contextlib.contextmanager
+def _serving_code(kernel: Any, code: str | None) -> Iterator[None]:
+    """While active, the kernel's code generation returns ``code`` (made by
+    a codegen process for the config being compiled) instead of generating."""
+    if code is None:
+        yield
+        return
+    kernel.to_triton_code = lambda *args, **kwargs: code
+    try:
+        yield
+    finally:
+        del kernel.to_triton_code  # the class's method again

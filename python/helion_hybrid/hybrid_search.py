@@ -94,6 +94,8 @@ class HybridSearchOptions:
         cost_aware: the acquisition divides expected improvement by the
             predicted compile cost (a GP of log compile seconds).
         pipelined: the pipelined engine (False: synchronous batches).
+        codegen_workers: processes that generate Helion's code off the
+            search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it.
         shootout_candidates: fastest configs re-timed side by side before
             the pick (1 turns the shootout off) ...
         shootout_margin: ... among those at most this much slower than the
@@ -131,6 +133,7 @@ class HybridSearchOptions:
     barrier_patience_s: float = 2.0
     cost_aware: bool = True
     pipelined: bool = True
+    codegen_workers: int = 0
     shootout_candidates: int = 12
     shootout_margin: float = 0.3
     shootout_rounds: int = 5
@@ -156,6 +159,7 @@ class HybridSearchOptions:
         ):
             check_int(owner, name, getattr(self, name), 1, 10**6)
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
+        check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
         for name in (
             "promotions_per_batch",
             "refine_max_generations",

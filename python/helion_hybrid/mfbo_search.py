@@ -40,7 +40,7 @@ class MultiFidelityOptions:
     """Stage sizes and fidelities (repetitions) of one effort level
     (:data:`FULL`, :data:`QUICK`); every field is a keyword of
     :class:`MultiFidelityBayesianSearch`. The engine fields
-    (``compile_timeout_floor`` ... ``pipelined``) mean what they mean for
+    (``compile_timeout_floor`` ... ``codegen_workers``) mean what they mean for
     HybridSearch (:class:`~helion_hybrid.hybrid_search.HybridSearchOptions`)."""
 
     n_low: int = 600
@@ -57,6 +57,7 @@ class MultiFidelityOptions:
     compile_timeout_floor: float = 10.0
     straggler_factor: float = 4.0
     pipelined: bool = True
+    codegen_workers: int = 0
     initial_design: int = 60
     helion_final_selection: bool = True
     final_candidates: int = 8
@@ -77,6 +78,7 @@ class MultiFidelityOptions:
         for name in ("n_medium", "n_high", "n_ultra"):
             check_int(owner, name, getattr(self, name), 0, 10**6)
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
+        check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
         if not self.n_low >= self.n_medium >= self.n_high >= self.n_ultra:
             raise ValueError(f"{owner} needs n_low >= n_medium >= n_high >= n_ultra")
         check_float(owner, "ucb_beta", self.ucb_beta, 0)

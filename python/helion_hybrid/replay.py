@@ -571,6 +571,12 @@ class ReplayBackend:
     def _answer(self, obs: Observation) -> Answer:
         return self.session.answer(obs.config)
 
+    def begin_codegen(self, obs: Observation) -> bool:
+        return False  # the recorded runs generated code on the search's thread
+
+    def codegen_done(self, obs: Observation) -> bool:
+        return True
+
     def prepare(self, obs: Observation) -> str | None:
         with self.clock.simulating():
             obs.handle = self._answer(obs)
