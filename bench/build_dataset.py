@@ -38,7 +38,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from runlog import read_trace, run_label  # noqa: E402
+from runlog import first_timings, read_trace, run_label  # noqa: E402
+
+from helion_hybrid.replay import DEVICE_TIME_CALLS, DEVICE_TIME_KERNEL_CALLS  # noqa: E402
 
 #: Helion's own searches: batches of compile + first timing, ~50 ms windows.
 HELION_SEARCHES = ("PatternSearch", "RandomSearch", "LFBOTreeSearch", "LFBOPatternSearch", "DESurrogateHybrid")
@@ -166,6 +168,13 @@ def calibrate(
       flush, launch cover, events) in helion_hybrid's timer, from the
       searches' timing seconds over the calls they timed.
     * ``check_s``: first call + accuracy check of helion_hybrid's timer.
+    * ``codegen_s`` again, where the runs of the pipelined engine count it:
+      their code-generation seconds per config replace the estimate above
+      (a direct measurement of the same step).
+    * ``compile_start_s``: the search's thread starting one compile
+      (Helion's precompiler and fork): the engine's ``compile_start``
+      seconds per config where counted, else what its counters leave
+      unnamed per config (wall less the counted seconds and the start).
     * ``rebench_member_s`` / ``final_rebench_member_s``: seconds per member
       of Helion's rebenchmark during a search / of its final verification.
     """
@@ -207,7 +216,33 @@ def calibrate(
     }
     starts = [s for events in engine_traces if (s := _engine_start(events, workers, timeout, codegen)) is not None]
     costs["engine_start_s"] = max(0.0, statistics.median(starts)) if starts else 2.0
+    costs.update(_main_thread_costs(runs, traces, costs["engine_start_s"]))
     return costs
+
+
+def _main_thread_costs(
+    runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]], engine_start: float
+) -> dict[str, float]:
+    """Per-config code generation and compile start on the search's thread,
+    from the pipelined engine's counters (see :func:`calibrate`); empty
+    without such runs."""
+    codegen: list[float] = []
+    start: list[float] = []
+    for run, events in zip(runs, traces):
+        counters = run.get("counters") or {}
+        seconds = counters.get("seconds") or {}
+        prepared = [e for e in first_timings(events) if e.get("status") != "cancelled"]
+        if counters.get("waiting_seconds") is None or "codegen" not in seconds or not prepared:
+            continue  # not the pipelined engine's counters
+        codegen.append(seconds["codegen"] / len(prepared))
+        if "compile_start" in seconds:
+            start.append(seconds["compile_start"] / len(prepared))
+        else:
+            unnamed = run["wall_s"] - sum(seconds.values()) - engine_start
+            start.append(max(0.0, unnamed) / len(prepared))
+    if not codegen:
+        return {}
+    return {"codegen_s": statistics.median(codegen), "compile_start_s": statistics.median(start)}
 
 
 def _engine_start(events: list[dict[str, Any]], workers: int, timeout: float, codegen: float) -> float | None:
@@ -269,15 +304,19 @@ def _slope(points: list[tuple[int, float]]) -> float:
 
 def _engine_costs(runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]]) -> dict[str, float]:
     """Per-call and accuracy-check seconds of helion_hybrid's timer (its
-    searches count timing seconds; their traces hold every timed call)."""
+    searches count timing seconds; their traces hold every timed call, and
+    every CUDA-graph device time: ``DEVICE_TIME_CALLS`` calls each, as the
+    replay charges them). ``check_s`` is a mean: a replay charges it for
+    configs that were never recorded, and their sum is what counts."""
     per_call: list[float] = []
     checks: list[float] = []
     for run, events in zip(runs, traces):
         seconds = (run.get("counters") or {}).get("seconds", {})
-        if "timing" not in seconds or any(e.get("event") == "device_time" for e in events):
-            continue  # device-time graphs add calls no trace counts
+        if "timing" not in seconds:
+            continue
         rows = Rows()
         add_run(rows, 0, events)
+        checks += [g["check_s"] for row in rows.rows.values() for g in row["first"] if g.get("check_s") is not None]
         samples = [
             v
             for row in rows.rows.values()
@@ -285,14 +324,32 @@ def _engine_costs(runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]]
             if not group.get("aggregate")
             for v in group["values"]
         ]
-        checks += [g["check_s"] for row in rows.rows.values() for g in row["first"] if g.get("check_s") is not None]
+        graph_calls, graph_ms = _graph_calls(events)
         if samples:
-            per_call.append(max(0.0, (seconds["timing"] - sum(samples) / 1000.0) / len(samples)))
+            kernel_s = (sum(samples) + graph_ms) / 1000.0
+            per_call.append(max(0.0, (seconds["timing"] - kernel_s) / (len(samples) + graph_calls)))
         timed = run["counters"].get("configs_timed_total")
         if timed and "accuracy_check" in seconds and not any(e.get("check_s") for e in events):
             checks.append(seconds["accuracy_check"] / timed)
-    # the least: runs that also timed calls no trace counts (a shootout's device-time graphs) read high
-    return {"per_call_s": min(per_call) if per_call else 1e-4, "check_s": statistics.median(checks) if checks else 0.02}
+    return {
+        "per_call_s": statistics.median(per_call) if per_call else 1e-4,
+        "check_s": statistics.fmean(checks) if checks else 0.02,
+    }
+
+
+def _graph_calls(events: list[dict[str, Any]]) -> tuple[int, float]:
+    """Launches in CUDA graphs (device times, a device-time shootout's
+    rounds) and the kernel milliseconds among them, as the replay charges
+    them (``graph_cost_s``)."""
+    measurements: list[float] = []
+    for e in events:
+        if e.get("event") == "device_time" and e.get("device_ms"):
+            measurements.append(e["device_ms"])
+        elif e.get("event") == "shootout" and e.get("by") == "device_time":
+            for entry in e.get("ranking", []):
+                if entry.get("shootout_ms") is not None:
+                    measurements += [entry["shootout_ms"]] * e.get("rounds", 0)
+    return DEVICE_TIME_CALLS * len(measurements), DEVICE_TIME_KERNEL_CALLS * sum(measurements)
 
 
 # ----------------------------------------------------------------------------- the dataset

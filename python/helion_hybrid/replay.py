@@ -64,8 +64,10 @@ if TYPE_CHECKING:
 SURROGATE_FLAG_SHARE = 0.25
 #: Nearest recorded configs behind a surrogate answer.
 SURROGATE_NEIGHBOURS = 5
-#: CUDA-graph device timing: calls per measurement (two graphs of 20 calls, 6 replays each).
+#: CUDA-graph device timing: launches per measurement (two graphs of 20 L2 flushes, 6 replays
+#: each: timing.GraphDeviceTimer), and the kernel calls among them (one graph has none).
 DEVICE_TIME_CALLS = 240
+DEVICE_TIME_KERNEL_CALLS = 120
 
 
 def config_key(config: Any) -> str:
@@ -539,6 +541,12 @@ class ReplaySession:
         kernel = (answer.centre_ms or 0.0) * self.dataset.calls_per_window / 1000.0
         return count * (kernel + self.costs["per_call_s"])
 
+    def graph_cost_s(self, answer: Answer) -> float:
+        """Seconds one CUDA-graph device time takes (``DEVICE_TIME_CALLS``
+        launches, ``DEVICE_TIME_KERNEL_CALLS`` of them with the kernel)."""
+        kernel = (answer.centre_ms or 0.0) * self.dataset.calls_per_window / 1000.0
+        return DEVICE_TIME_CALLS * self.costs["per_call_s"] + DEVICE_TIME_KERNEL_CALLS * kernel
+
     # -- trace ----------------------------------------------------------------------
     def elapsed(self) -> float:
         return self.clock.now() - self.started
@@ -585,6 +593,8 @@ class ReplayBackend:
 
     def start(self, obs: Observation) -> bool:
         with self.clock.simulating():
+            # the search's thread starting the compile (Helion's precompiler and fork)
+            self.clock.advance(self.session.costs.get("compile_start_s", 0.0))
             self._done_at[obs.index] = self.clock.now() + self._answer(obs).compile_s
         return True
 
@@ -632,7 +642,7 @@ class ReplayBackend:
             answer = self._answer(obs)
             if not self.uses_device_time() or not answer.runs:
                 return None
-            self.clock.advance(self.session.call_cost_s(answer, DEVICE_TIME_CALLS))
+            self.clock.advance(self.session.graph_cost_s(answer))
             return self.session.device_ms(answer)
 
     def uses_device_time(self) -> bool:
