@@ -383,7 +383,11 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
         result = json.loads(path.with_suffix(".json").read_text())
         runs.append(result)
         traces.append(events)
-        header = header or header_of(events)
+        found = header_of(events)
+        if header is None or (
+            found is not None and "compiler_seed_configs" in found and "compiler_seed_configs" not in header
+        ):
+            header = found or header  # prefer a header that records the compiler's seeds
         add_run(rows, index, events)
     space_source = "header of these runs"
     if header is None and space_from is not None:
@@ -405,6 +409,8 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
             "flat_spec": header["flat_spec"],
             "overridden_flat_indices": header["overridden_flat_indices"],
             "default_config": header["default_config"],
+            # recorded since 2026-12-01; None: the replay keeps the CPU's own (none)
+            "compiler_seed_configs": header.get("compiler_seed_configs"),
             "source": space_source,
             "recorded_on": header.get("device"),
             "versions": header.get("versions"),

@@ -131,6 +131,8 @@ def space_header(search: Any) -> dict[str, Any]:
         "flat_spec": [describe_fragment(fragment) for fragment in gen.flat_spec],
         "overridden_flat_indices": sorted(gen.overridden_flat_indices),
         "default_config": config_dict(gen.unflatten(gen.default_flat())),
+        # device heuristics: a replay on another machine cannot derive them
+        "compiler_seed_configs": [config_dict(c) for c in getattr(gen.config_spec, "compiler_seed_configs", ())],
         "device": torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu",
         "compile_workers": settings.autotune_precompile_jobs or os.cpu_count(),
         "compile_timeout_s": settings.autotune_compile_timeout,

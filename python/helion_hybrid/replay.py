@@ -847,6 +847,12 @@ def bind_workload(dataset: Dataset) -> tuple[Any, tuple[Any, ...]]:
     kernel._bound_kernels.clear()
     bound = kernel.bind(args)
     kernel._bound_kernels.clear()
+    # the compiler's seed configs come from device heuristics the CPU does not run
+    seeds = dataset.meta["space"].get("compiler_seed_configs")
+    if seeds is not None:
+        import helion
+
+        bound.config_spec.compiler_seed_configs = [helion.Config(**config) for config in seeds]
     return bound, args
 
 
