@@ -113,6 +113,7 @@ def test_a_written_tuning_reads_back_equal(tmp_path):
     assert read == tuning and read.source == str(path)
     assert read.best == tuning.observations[0] and read.best.ok
     assert files_in(tmp_path) == [path]  # no temporary file is left behind
+    assert path.stat().st_mode & 0o777 == 0o644  # not private: whoever shares the cache reads it
     with gzip.open(path, "rt") as lines:
         header = json.loads(next(lines))
         assert next(iter(header)) == "format" and header["format"] == FORMAT_VERSION

@@ -344,7 +344,6 @@ class Tuning:
             returned config was not one it timed).
         counters: the search's counters (``counters_dict()``).
         observations: every config it tried, in submission order.
-        format: the on-disk format version.
         source: the file it was read from (not stored).
     """
 
@@ -360,7 +359,6 @@ class Tuning:
     best_index: int | None
     counters: dict[str, Any]
     observations: tuple[StoredObservation, ...]
-    format: int = FORMAT_VERSION
     source: str | None = dataclasses.field(default=None, compare=False)
 
     @property
@@ -439,6 +437,9 @@ class TuningStore:
             folder.mkdir(parents=True, exist_ok=True)
             descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
             with os.fdopen(descriptor, "wb") as raw:
+                # mkstemp makes it private (0600); a tuning is no secret, and
+                # whoever shares the cache should be able to read it
+                os.fchmod(raw.fileno(), 0o644)
                 # mtime 0: the bytes depend on the tuning only
                 with gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as compressed:
                     for line in _lines(tuning):
@@ -539,7 +540,7 @@ def _lines(tuning: Tuning) -> Iterator[str]:
     nothing is written that a reader would skip (a NaN where a number must
     be, say)."""
     header = {name: value for name, value in _fields(tuning).items() if name not in _NOT_IN_HEADER}
-    header = {"format": tuning.format, **_jsonable(header), "observation_count": len(tuning.observations)}
+    header = {"format": FORMAT_VERSION, **_jsonable(header), "observation_count": len(tuning.observations)}
     _decode(Tuning, {**header, "observations": ()}, "header")
     yield _dumps(header)
     for obs in tuning.observations:
@@ -548,7 +549,7 @@ def _lines(tuning: Tuning) -> Iterator[str]:
         yield _dumps(line)
 
 
-_NOT_IN_HEADER = ("observations", "format", "source")
+_NOT_IN_HEADER = ("observations", "source")
 
 
 def _dumps(value: Any) -> str:
