@@ -358,7 +358,9 @@ def _write_many(root: str, worker: int, barrier: mp.synchronize.Barrier) -> None
 
 
 def test_processes_writing_at_once_leave_every_tuning_intact(tmp_path):
-    context = mp.get_context("fork")
+    # spawn, not fork: the test process may run JAX's threads, and a forked
+    # child of a threaded process can deadlock (children get this sys.path)
+    context = mp.get_context("spawn")
     barrier = context.Barrier(PROCESSES)
     workers = [context.Process(target=_write_many, args=(str(tmp_path), w, barrier)) for w in range(PROCESSES)]
     for worker in workers:
