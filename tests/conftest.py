@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -22,3 +24,21 @@ def rng() -> np.random.Generator:
 def smooth_objective(X: np.ndarray) -> np.ndarray:
     """A smooth test function with structure along a few dimensions."""
     return np.sin(3 * X[:, 0]) + 0.5 * X[:, 1] ** 2 - 0.3 * X[:, 2] + 0.1 * X.sum(axis=1)
+
+
+# tuning_store.ENVIRONMENT_VARIABLE, spelled out so that conftest imports
+# nothing of the package (no extension loaded before a test asks for it)
+TUNING_STORE_VARIABLE = "HELION_HYBRID_TUNING_STORE"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _tuning_store_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory):
+    """Searches write their tunings to a folder of this session, never to
+    the user's cache (subprocess autotunes inherit the variable)."""
+    previous = os.environ.get(TUNING_STORE_VARIABLE)
+    os.environ[TUNING_STORE_VARIABLE] = str(tmp_path_factory.mktemp("tuning_store"))
+    yield
+    if previous is None:
+        os.environ.pop(TUNING_STORE_VARIABLE, None)
+    else:
+        os.environ[TUNING_STORE_VARIABLE] = previous

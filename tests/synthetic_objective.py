@@ -12,6 +12,7 @@ search, ours and Helion's, is timed the same way.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -105,3 +106,40 @@ def install_timers(monkeypatch: Any, problem: Problem) -> None:
 
     monkeypatch.setattr(TritonBackend, "get_do_bench", lambda self: problem.do_bench)
     monkeypatch.setattr(TritonBackend, "get_interleaved_bench", lambda self: problem.interleaved_bench)
+
+
+class SlowKernel(Problem):
+    """Every call of the kernel takes ``seconds`` of real time."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    def do_bench(self, fn: Callable[[], object], *args: Any, **kwargs: Any) -> float:
+        fn()
+        time.sleep(self.seconds)
+        return self.last_cost
+
+
+#: MultiFidelityBayesianSearch stages small enough for a test.
+SMALL_MFBO = {"n_low": 30, "n_medium": 10, "n_high": 4, "n_ultra": 1}
+
+
+def autotune_problem(monkeypatch: Any, problem: Problem, algorithm: str, **kwargs: Any) -> Any:
+    """Tune ``problem`` through Helion's external API with ``algorithm``
+    (seed 0, quick effort, one float tensor on the CPU); ``kwargs`` are
+    Helion settings or search options."""
+    import torch
+    from helion.autotuner import autotune
+
+    install_timers(monkeypatch, problem)
+    return autotune(
+        TUNABLES,
+        problem.compile_fn,
+        (torch.randn(8),),
+        algorithm=algorithm,
+        device=torch.device("cpu"),
+        autotune_random_seed=0,
+        autotune_effort="quick",
+        **kwargs,
+    )

@@ -5,12 +5,10 @@ the CPU), selected through HELION_AUTOTUNER as a user would."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from pallas_subprocess import run_pallas_autotune
 
 pytest.importorskip("helion")
 pytest.importorskip("jax", reason="jax is part of the test install (pip install -e '.[test]')")
@@ -19,23 +17,7 @@ SCRIPT = Path(__file__).with_name("pallas_autotune_script.py")
 
 
 def _autotune(kernel: str, algorithm: str, seed: int = 0, options: dict | None = None) -> dict:
-    env = dict(
-        os.environ,
-        SEARCH_OPTIONS=json.dumps(options or {}),
-        HELION_AUTOTUNER=algorithm,
-        HELION_BACKEND="pallas",
-        HELION_PALLAS_INTERPRET="1",
-        HELION_AUTOTUNE_EFFORT="quick",
-        HELION_SKIP_CACHE="1",
-        HELION_AUTOTUNE_FINAL_PICK_TOP_K="0",
-        HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K="3",
-        HELION_AUTOTUNE_RANDOM_SEED=str(seed),
-        HELION_AUTOTUNE_PROGRESS_BAR="0",
-    )
-    run = subprocess.run([sys.executable, str(SCRIPT), kernel], env=env, capture_output=True, text=True, timeout=900)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-5000:]
-    line = next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT ") :])
+    return run_pallas_autotune(SCRIPT, kernel, algorithm=algorithm, seed=seed, SEARCH_OPTIONS=json.dumps(options or {}))
 
 
 def _check_counters(result: dict) -> None:

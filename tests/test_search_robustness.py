@@ -7,37 +7,18 @@ import math
 import time
 
 import pytest
-import torch
 
 helion = pytest.importorskip("helion")
 from helion import exc  # noqa: E402
-from helion.autotuner import autotune  # noqa: E402
-from synthetic_objective import TUNABLES, Problem, install_timers  # noqa: E402
+from synthetic_objective import SMALL_MFBO, Problem, SlowKernel, autotune_problem  # noqa: E402
 
 import helion_hybrid  # noqa: E402,F401  (registers the searches)
-
-ARGS = (torch.randn(8),)
-SMALL_MFBO = {"n_low": 30, "n_medium": 10, "n_high": 4, "n_ultra": 1}
 
 
 @pytest.fixture(autouse=True)
 def _quiet(monkeypatch):
     monkeypatch.setenv("HELION_AUTOTUNE_PROGRESS_BAR", "0")
     monkeypatch.setenv("HELION_AUTOTUNE_FINAL_REBENCHMARK_TOP_K", "3")
-
-
-def _autotune(monkeypatch, problem, algorithm, **kwargs):
-    install_timers(monkeypatch, problem)
-    return autotune(
-        TUNABLES,
-        problem.compile_fn,
-        ARGS,
-        algorithm=algorithm,
-        device=torch.device("cpu"),
-        autotune_random_seed=0,
-        autotune_effort="quick",
-        **kwargs,
-    )
 
 
 class BrokenTimer(Problem):
@@ -68,7 +49,7 @@ class BrokenTimer(Problem):
 def test_a_timing_that_is_not_positive_never_aborts_the_search(monkeypatch, algorithm, bad_value):
     problem = BrokenTimer(bad_value)
     kwargs = SMALL_MFBO if algorithm == "MultiFidelityBayesianSearch" else {}
-    best = _autotune(monkeypatch, problem, algorithm, **kwargs)
+    best = autotune_problem(monkeypatch, problem, algorithm, **kwargs)
     search = helion_hybrid.last_search()
     assert search.counters_dict()["failures"].get("bad_timing", 0) >= 1
     chosen = search.observations[best]
@@ -97,29 +78,16 @@ class NothingWorks(Problem):
 def test_nothing_working_raises_helions_no_config_found_with_a_summary(monkeypatch, algorithm, how):
     kwargs = SMALL_MFBO if algorithm == "MultiFidelityBayesianSearch" else {}
     with pytest.raises(exc.NoConfigFound) as raised:
-        _autotune(monkeypatch, NothingWorks(how), algorithm, **kwargs)
+        autotune_problem(monkeypatch, NothingWorks(how), algorithm, **kwargs)
     assert "configs tried" in str(raised.value)
     assert ("error" if how == "compile" else "bad_timing") in str(raised.value)
-
-
-class SlowKernel(Problem):
-    """Every call of the kernel takes ``seconds`` of real time."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-
-    def do_bench(self, fn, *args, **kwargs) -> float:
-        fn()
-        time.sleep(self.seconds)
-        return self.last_cost
 
 
 @pytest.mark.parametrize(("budget", "kernel_s"), [(3, 0.1), (6, 0.3)])
 def test_the_budget_is_a_hard_limit_once_a_config_ran(monkeypatch, budget, kernel_s):
     problem = SlowKernel(kernel_s)
     start = time.perf_counter()
-    _autotune(monkeypatch, problem, "HybridSearch", autotune_budget_seconds=budget)
+    autotune_problem(monkeypatch, problem, "HybridSearch", autotune_budget_seconds=budget)
     elapsed = time.perf_counter() - start
     counters = helion_hybrid.last_search().counters_dict()
     # at most one timing call past the budget, plus Helion's own start-up
@@ -192,9 +160,9 @@ def test_no_compile_process_outlives_a_search(monkeypatch, interrupt):
     problem = Problem()
     if interrupt:
         with pytest.raises(KeyboardInterrupt):
-            _autotune(monkeypatch, problem, "HybridSearch", compile_timeout_floor=0.3)
+            autotune_problem(monkeypatch, problem, "HybridSearch", compile_timeout_floor=0.3)
     else:
-        _autotune(monkeypatch, problem, "HybridSearch", compile_timeout_floor=0.3)
+        autotune_problem(monkeypatch, problem, "HybridSearch", compile_timeout_floor=0.3)
         counters = helion_hybrid.last_search().counters_dict()
         assert counters["failures"].get("timeout", 0) >= 1 and counters["stragglers_killed"] >= 1
     assert backends and backends[0].alive() == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,6 +27,7 @@ from .helion_space import HelionConfigSpace
 from .models import SearchModels
 from .space import PointSet
 from .timing import MultiFidelityBenchmarkProvider
+from .tuning_store import TuningStore, record_search
 
 if TYPE_CHECKING:
     from helion.autotuner.config_generation import FlatConfig
@@ -94,6 +96,10 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         self.phase_seconds: dict[str, float] = {}
         self.engine: EvaluationEngine | None = None
         self.models: SearchModels | None = None
+        #: Where the finished tuning is written (None: nowhere); from
+        #: HELION_HYBRID_TUNING_STORE, read here so a bad value fails before
+        #: any tuning time is spent.
+        self.tuning_store: TuningStore | None = TuningStore.from_environment()
 
     @classmethod
     def get_kwargs_from_profile(cls, profile: AutotuneEffortProfile, settings: Settings) -> dict[str, object]:
@@ -144,13 +150,35 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         if budget is not None:
             self.engine.deadline = self._started + float(budget)
         try:
-            return self.search()
+            config = self.search()
         finally:
             self.engine.close()
+        # after close: what was still in flight is recorded as cancelled
+        self.record_tuning(config)
+        return config
 
     def search(self) -> Config:
         """The strategy; ends with :meth:`finish`."""
         raise NotImplementedError
+
+    def record_tuning(self, config: Config) -> Path | None:
+        """Write every observation of this finished run to the tuning store
+        (:mod:`helion_hybrid.tuning_store`); the file, or None. Only a real
+        device's measurements are written: a replay's or a test backend's
+        simulated timings would mislead a later warm start. Never raises."""
+        from .helion_backend import HelionBackend
+
+        assert self.engine is not None
+        if self.tuning_store is None or not isinstance(self.engine.backend, HelionBackend):
+            return None
+        start = time.perf_counter()
+        path = record_search(self.tuning_store, self, config)
+        if path is not None:
+            self.log(
+                f"Tuning store: {len(self.engine.observations)} observations written to {path} "
+                f"in {1000 * (time.perf_counter() - start):.0f} ms"
+            )
+        return path
 
     def _make_engine(self) -> EvaluationEngine:
         backend = type(self).backend_factory(self)

@@ -107,6 +107,18 @@ def _levels(fragment: Any) -> tuple[tuple[Any, ...], tuple[float, ...] | None, s
     return None
 
 
+def describe_fragment(fragment: Any) -> Any:
+    """A config-space fragment as JSON (as ``bench/run_search.py`` records
+    it): its class name and its public fields, recursively."""
+    fields = getattr(fragment, "__dict__", None)
+    if fields is None:
+        return list(fragment) if isinstance(fragment, tuple) else fragment
+    return {
+        "kind": type(fragment).__name__,
+        **{k: describe_fragment(v) for k, v in fields.items() if not k.startswith("_")},
+    }
+
+
 class HelionConfigSpace:
     """The searchable part of a Helion config space as a :class:`DiscreteSpace`.
 

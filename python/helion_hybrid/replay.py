@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .evaluation import Observation, SimulatedClock
+from .helion_space import describe_fragment
 from .timing import PROBE_REPETITIONS, TimingRecord
 
 if TYPE_CHECKING:
@@ -305,17 +306,6 @@ def gpu_space(meta: dict[str, Any]) -> Iterator[None]:
         for owner, name, value in patches:
             stack.enter_context(mock.patch.object(owner, name, value))
         yield
-
-
-def describe_fragment(fragment: Any) -> Any:
-    """A config-space fragment as JSON (as ``bench/run_search.py`` records it)."""
-    fields = getattr(fragment, "__dict__", None)
-    if fields is None:
-        return list(fragment) if isinstance(fragment, tuple) else fragment
-    return {
-        "kind": type(fragment).__name__,
-        **{k: describe_fragment(v) for k, v in fields.items() if not k.startswith("_")},
-    }
 
 
 def check_space(config_gen: ConfigGeneration, meta: dict[str, Any]) -> None:
