@@ -95,6 +95,8 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         self.listeners: list[Listener] = []
         self.phase_seconds: dict[str, float] = {}
         self.engine: EvaluationEngine | None = None
+        #: how a warm start went (prior, configs timed at both shapes, correlation, used or not); None without one
+        self.warm_start_report: dict[str, Any] | None = None
         self.models: SearchModels | None = None
         #: Where the finished tuning is written (None: nowhere); from
         #: HELION_HYBRID_TUNING_STORE, read here so a bad value fails before
@@ -117,6 +119,7 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         and configs whose code a codegen process generated)."""
         counters = self.counters.as_dict()
         counters["codegen_offloaded"] = getattr(self.engine.backend, "codegen_offloaded", 0) if self.engine else 0
+        counters["warm_start"] = self.warm_start_report
         return counters
 
     @property
@@ -315,9 +318,10 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                 on_results(finished)
 
     # -- initial design -------------------------------------------------------------
-    def initial_design_flats(self, count: int) -> list[FlatConfig]:
+    def initial_design_flats(self, count: int, extra: Sequence[FlatConfig] = ()) -> list[FlatConfig]:
         """Helion's default config, the user's and the compiler's seed
-        configs, then a space-filling (greedy maximin) pick from a pool of
+        configs, ``extra`` (a warm start's prior best), then a space-filling
+        (greedy maximin) pick from a pool of
         Helion's own random configs up to ``count``. Helion's sampler keeps
         tiles within what the warps can hold; a maximin pick from the raw
         space would favour its extreme corners, which fail or hang the
@@ -326,7 +330,7 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         flats: list[FlatConfig] = [gen.default_flat()]
         seeds = list(gen.user_seed_flat_config_pairs(self.settings.autotune_seed_configs or (), self.log))
         seeds += list(gen.seed_flat_config_pairs(self.log))
-        for flat, _config in seeds:
+        for flat in [f for f, _config in seeds] + list(extra):
             if not any(flat == f for f in flats):
                 flats.append(flat)
         fill = count - len(flats)

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
+from . import warm_start
 from ._search_base import MultiFidelitySearchBase
 from .acquisition import maximize_acquisition, score_points
 from .evaluation import Observation
@@ -96,6 +97,17 @@ class HybridSearchOptions:
         pipelined: the pipelined engine (False: synchronous batches).
         codegen_workers: processes that generate Helion's code off the
             search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it.
+        warm_start: read this kernel's earlier tunings at other shapes from
+            the tuning store (:mod:`helion_hybrid.warm_start`) ...
+        warm_seed_configs: ... put the nearest shape's fastest configs into
+            the initial design ...
+        warm_initial_design: ... which then has this many configs ...
+        warm_min_correlation: ... and, once the new shape has timed those
+            configs, use the prior in the models and explore less if they
+            rank them with at least this Spearman correlation (else drop
+            it and complete the cold initial design) ...
+        warm_explore_fraction: ... exploring this fraction of
+            ``min_explore_configs`` / ``max_explore_configs``.
         shootout_candidates: fastest configs re-timed side by side before
             the pick (1 turns the shootout off) ...
         shootout_margin: ... among those at most this much slower than the
@@ -134,6 +146,11 @@ class HybridSearchOptions:
     cost_aware: bool = True
     pipelined: bool = True
     codegen_workers: int = 0
+    warm_start: bool = True
+    warm_seed_configs: int = 8
+    warm_initial_design: int = 16
+    warm_min_correlation: float = 0.6
+    warm_explore_fraction: float = 0.5
     shootout_candidates: int = 12
     shootout_margin: float = 0.3
     shootout_rounds: int = 5
@@ -160,6 +177,10 @@ class HybridSearchOptions:
             check_int(owner, name, getattr(self, name), 1, 10**6)
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
         check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
+        check_int(owner, "warm_seed_configs", self.warm_seed_configs, 4, 10**6)
+        check_int(owner, "warm_initial_design", self.warm_initial_design, 1, 10**6)
+        check_float(owner, "warm_min_correlation", self.warm_min_correlation, -1, 1)
+        check_float(owner, "warm_explore_fraction", self.warm_explore_fraction, 0, 1, low_open=True)
         for name in (
             "promotions_per_batch",
             "refine_max_generations",
@@ -178,7 +199,7 @@ class HybridSearchOptions:
         check_float(owner, "straggler_factor", self.straggler_factor, 1)
         check_float(owner, "barrier_patience_s", self.barrier_patience_s, 0)
         check_float(owner, "shootout_margin", self.shootout_margin, 0)
-        for name in ("cost_aware", "pipelined", "refine_by_device_time", "helion_final_selection"):
+        for name in ("cost_aware", "pipelined", "refine_by_device_time", "helion_final_selection", "warm_start"):
             check_bool(owner, name, getattr(self, name))
 
 
@@ -189,6 +210,8 @@ QUICK = dataclasses.replace(
     batch_size=8,
     min_explore_configs=32,
     max_explore_configs=64,
+    warm_seed_configs=4,
+    warm_initial_design=8,
     ei_stop=0.01,
     stall_batches=2,
     low_fidelity=3,
@@ -262,6 +285,9 @@ class HybridSearch(MultiFidelitySearchBase):
         super().__init__(kernel, args, resolved)
         self.options: HybridSearchOptions = resolved
         self._last_gain = math.inf
+        self._warm_prior: warm_start.Prior | None = None
+        self._warm_seeds: set[tuple[Any, ...]] = set()
+        self._explore_scale = 1.0
 
     # -- the search ----------------------------------------------------------------
     def search(self) -> Any:
@@ -273,7 +299,7 @@ class HybridSearch(MultiFidelitySearchBase):
             f"{o.high_fidelity} repetitions"
         )
         self.enter_phase("initial")
-        self.submit_flats(self.initial_design_flats(o.initial_design), o.low_fidelity, "initial")
+        self._initial_design()
         self.enter_phase("explore")
         self._explore()
         self.enter_phase("handoff")
@@ -289,6 +315,60 @@ class HybridSearch(MultiFidelitySearchBase):
         self.log("HybridSearch phases: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.phase_seconds.items()))
         return config
 
+    # -- initial design and warm start -----------------------------------------------------
+    def _initial_design(self) -> None:
+        """The initial design: cold, or smaller and led by the fastest
+        configs of an earlier tuning at another shape (a warm start)."""
+        o = self.options
+        self._warm_prior = warm_start.prior_for(self) if o.warm_start else None
+        if self._warm_prior is None:
+            self.submit_flats(self.initial_design_flats(o.initial_design), o.low_fidelity, "initial")
+            return
+        seeds = self._warm_prior.best_flats(o.warm_seed_configs)
+        self._warm_seeds = {warm_start.flat_key(f) for f in seeds}
+        self.log(
+            f"Warm start from {self._warm_prior.source} (shape distance {self._warm_prior.distance:.2f}, "
+            f"{len(self._warm_prior.configs)} configs): its {len(seeds)} fastest lead the initial design"
+        )
+        self.submit_flats(self.initial_design_flats(o.warm_initial_design, extra=seeds), o.low_fidelity, "initial")
+
+    def _judge_warm_start(self) -> None:
+        """Once the prior's seed configs have all finished here: use the
+        prior (models, shorter exploration) if it ranks them well, else drop
+        it and complete the cold initial design."""
+        prior, o = self._warm_prior, self.options
+        if prior is None or self.warm_start_report is not None:
+            return
+        seeds = [
+            obs
+            for obs in self.engine.observations.values()
+            if warm_start.flat_key(getattr(obs.member, "flat_values", None)) in self._warm_seeds
+        ]
+        if len(seeds) < len(self._warm_seeds) or any(obs.pending for obs in seeds):
+            return
+        decision = warm_start.decide(*warm_start.pairs(prior, seeds), warm_start.MIN_PAIRS, o.warm_min_correlation)
+        self.warm_start_report = {"source": prior.source, **dataclasses.asdict(decision)}
+        verdict = f"{decision.pairs} configs timed at both shapes, rank correlation {decision.correlation:.2f}"
+        if decision.accepted:
+            self.models.prior = warm_start.prior_data(prior, decision, self._tried_keys(), self.bridge.num_dims)
+            self._explore_scale = o.warm_explore_fraction
+            self.log(f"Warm start: prior used ({verdict}); exploring {o.warm_explore_fraction:.0%} as long")
+            return
+        submitted = self._tried_keys()
+        rest = [f for f in self.initial_design_flats(o.initial_design) if warm_start.flat_key(f) not in submitted]
+        self.submit_flats(rest, o.low_fidelity, "initial")
+        self.log(f"Warm start: prior dropped ({verdict}); {len(rest)} more initial configs, as a cold start")
+
+    def _tried_keys(self) -> set[tuple[Any, ...]]:
+        """Every config submitted so far, as warm_start.flat_key."""
+        members = (obs.member for obs in self.engine.observations.values())
+        return {warm_start.flat_key(getattr(member, "flat_values", None)) for member in members}
+
+    def _explore_limits(self) -> tuple[int, int]:
+        """(min, max) configs of the exploration (shorter with a used prior)."""
+        o = self.options
+        return round(o.min_explore_configs * self._explore_scale), round(o.max_explore_configs * self._explore_scale)
+
     # -- exploration -------------------------------------------------------------------
     def _explore(self) -> None:
         o = self.options
@@ -297,11 +377,12 @@ class HybridSearch(MultiFidelitySearchBase):
         def stop() -> bool:
             return (
                 state["stop"]
-                or len(self.engine.observations) >= o.max_explore_configs
+                or len(self.engine.observations) >= self._explore_limits()[1]
                 or self.budget_left() < (1 - o.explore_budget_fraction) * self._budget()
             )
 
         def on_results(finished: list[Observation]) -> None:
+            self._judge_warm_start()
             state["results"] += len(finished)
             if state["results"] >= o.batch_size:
                 state["results"] = 0
@@ -330,7 +411,7 @@ class HybridSearch(MultiFidelitySearchBase):
     def _propose_explore(self, count: int) -> list[Any]:
         o = self.options
         engine = self.engine
-        count = min(count, o.batch_size, o.max_explore_configs - len(engine.observations))
+        count = min(count, o.batch_size, self._explore_limits()[1] - len(engine.observations))
         if count <= 0:
             return []
         finished = self.refit_models()
@@ -377,7 +458,7 @@ class HybridSearch(MultiFidelitySearchBase):
             f"Explore: {len(self.engine.observations)} tried, expected gain {self._last_gain:.4f}, "
             f"predicted best {predicted:.4f} ms, {self.engine.in_flight} in flight"
         )
-        if len(self.engine.observations) >= o.min_explore_configs:
+        if len(self.engine.observations) >= self._explore_limits()[0]:
             if state["quiet"] >= o.patience:
                 self.log(f"Exploration stops: expected gain below {o.ei_stop} for {state['quiet']} round(s)")
                 state["stop"] = True

@@ -32,6 +32,7 @@ from .gp import GaussianProcess
 if TYPE_CHECKING:
     from .evaluation import Counters, Observation
     from .space import DiscreteSpace
+    from .warm_start import PriorData
 
 
 class SearchModels:
@@ -55,6 +56,8 @@ class SearchModels:
         self.feasibility: GaussianProcess | None = None
         self.cost: GaussianProcess | None = None
         self.fitted_on = 0  # finished observations at the last fit
+        #: an accepted warm-start prior (:mod:`helion_hybrid.warm_start`): extra data for every model
+        self.prior: PriorData | None = None
 
     def _features(self, observations: Sequence[Observation]) -> npt.NDArray[np.float64]:
         return self.space.features(np.stack([o.point for o in observations]))
@@ -70,29 +73,67 @@ class SearchModels:
             return None
         if self.objective is None:
             self.objective = GaussianProcess(seed=_derive(self.seed, 1), restarts=2)
-        reps = np.array([o.timed_repetitions for o in ok], dtype=np.float64)
-        self.objective.fit(self._features(ok), np.log([o.median for o in ok]), repetitions=reps)
-        if failed:
+        X, y, reps = self._objective_data(ok)
+        self.objective.fit(X, y, repetitions=reps)
+        prior_failed = 0 if self.prior is None else len(self.prior.failed_points)
+        if failed or prior_failed:
             if self.feasibility is None:
                 self.feasibility = GaussianProcess(seed=_derive(self.seed, 2), restarts=1)
-            labels = np.array([1.0] * len(ok) + [0.0] * len(failed))
-            self.feasibility.fit(self._features(ok + failed), labels)
+            self.feasibility.fit(*self._feasibility_data(ok, failed))
         if with_cost:
             self._fit_cost(ok + failed)
         self.counters.model_fits += 1
         self.counters.seconds["model"] += self.clock() - start
         return self.objective
 
+    def _objective_data(
+        self, ok: Sequence[Observation]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Features, log-times and repetitions of the configs that ran,
+        with the prior's after them."""
+        X = self._features(ok)
+        y = np.log([o.median for o in ok])
+        reps = np.array([o.timed_repetitions for o in ok], dtype=np.float64)
+        if self.prior is None or not len(self.prior.ok_points):
+            return X, y, reps
+        return (
+            np.concatenate([X, self.space.features(self.prior.ok_points)]),
+            np.concatenate([y, self.prior.ok_log_ms]),
+            np.concatenate([reps, self.prior.repetitions]),
+        )
+
+    def _feasibility_data(
+        self, ok: Sequence[Observation], failed: Sequence[Observation]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        X = self._features([*ok, *failed])
+        labels = np.array([1.0] * len(ok) + [0.0] * len(failed))
+        if self.prior is None:
+            return X, labels
+        prior_points = [p for p in (self.prior.ok_points, self.prior.failed_points) if len(p)]
+        if not prior_points:
+            return X, labels
+        prior_labels = [1.0] * len(self.prior.ok_points) + [0.0] * len(self.prior.failed_points)
+        return (
+            np.concatenate([X, self.space.features(np.concatenate(prior_points))]),
+            np.concatenate([labels, prior_labels]),
+        )
+
     def _fit_cost(self, observations: Sequence[Observation]) -> None:
         timed = [o for o in observations if o.compile_s is not None and o.compile_s >= 0]
-        if len(timed) < 4:
+        seconds = [o.compile_s for o in timed]
+        X = self._features(timed) if timed else None
+        if self.prior is not None and len(self.prior.cost_points):
+            prior_X = self.space.features(self.prior.cost_points)
+            X = prior_X if X is None else np.concatenate([X, prior_X])
+            seconds += list(self.prior.compile_s)
+        if len(seconds) < 4 or X is None:
             self.cost = None
             return
-        typical = statistics.median(o.compile_s for o in timed)
-        y = np.log([o.compile_s + typical for o in timed])
+        typical = statistics.median(seconds)
+        y = np.log(np.asarray(seconds) + typical)
         if self.cost is None:
             self.cost = GaussianProcess(seed=_derive(self.seed, 3), restarts=1)
-        self.cost.fit(self._features(timed), y)
+        self.cost.fit(X, y)
 
     def predict(self, points: npt.NDArray[np.int32]) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Objective posterior (log ms) at ``points``."""
@@ -112,9 +153,10 @@ class SearchModels:
         ok = sorted((o for o in observations if o.ok), key=lambda o: o.index)
         pending_points = np.stack([o.point for o in pending])
         fantasy, _ = self.objective.predict(self.space.features(pending_points))
-        X = np.concatenate([self._features(ok), self.space.features(pending_points)])
-        y = np.concatenate([np.log([o.median for o in ok]), fantasy])
-        reps = np.concatenate([[o.timed_repetitions for o in ok], [float(o.repetitions) for o in pending]])
+        known_X, known_y, known_reps = self._objective_data(ok)
+        X = np.concatenate([known_X, self.space.features(pending_points)])
+        y = np.concatenate([known_y, fantasy])
+        reps = np.concatenate([known_reps, [float(o.repetitions) for o in pending]])
         model = GaussianProcess(hyperparameters=self.objective.hyperparameters)
         model.fit(X, y, repetitions=reps)
         self.counters.seconds["model"] += self.clock() - start
