@@ -113,6 +113,7 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
                 result=str(stem.with_suffix(".json")),
                 trace=str(stem.with_suffix(".jsonl")),
                 profile=str(stem.with_suffix(".profile.txt")) if args.profile else "",
+                keep_best="1" if args.keep_best else "",
             )
             command = [
                 sys.executable,
@@ -455,6 +456,7 @@ def _internal_parsers(sub: Any) -> None:
     one.add_argument("--seed", type=int, required=True)
     one.add_argument("--search-option", action="append", default=[])
     one.add_argument("--profile", default="", help="write a cProfile summary of the search here")
+    one.add_argument("--keep_best", default="", help="non-empty: read Helion's cache and put the best config in it")
     rt = sub.add_parser("retime", help="(internal) re-time best configs side by side")
     rt.add_argument("--workload", required=True)
     rt.add_argument("--runs", nargs="+", required=True)
@@ -551,6 +553,7 @@ def parse_args() -> argparse.Namespace:
         help="seconds a search may run before it is stopped and recorded as unfinished "
         f"(default {DEFAULT_TIME_LIMIT_S:.0f})",
     )
+    parser.set_defaults(keep_best=False)  # shape_sequence.py sets it: its runs read and fill Helion's cache
     args = parser.parse_args()
     if args.command is None:
         _check_args(parser, args)

@@ -206,7 +206,8 @@ def run(args: argparse.Namespace) -> None:
     from helion_hybrid.workloads import WORKLOADS
 
     workload = WORKLOADS[args.workload]
-    os.environ["HELION_SKIP_CACHE"] = "1"
+    if not args.keep_best:
+        os.environ["HELION_SKIP_CACHE"] = "1"
     os.environ.setdefault("HELION_AUTOTUNE_PROGRESS_BAR", "0")
     kernel, kernel_args, _reference = workload.make()
     from helion.autotuner import search_algorithms
@@ -230,6 +231,10 @@ def run(args: argparse.Namespace) -> None:
         with profiled(args.profile):
             config = search.autotune(skip_cache=True)
         wall = recorder.now()
+    if args.keep_best:  # as Helion's own cache would: a later shape's from_best_available finds it
+        from helion.autotuner.local_cache import LocalAutotuneCache
+
+        LocalAutotuneCache(search).put(config)
     options = getattr(search, "options", None)
     result = {
         "workload": args.workload,

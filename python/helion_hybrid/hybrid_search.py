@@ -177,7 +177,7 @@ class HybridSearchOptions:
             check_int(owner, name, getattr(self, name), 1, 10**6)
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
         check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
-        check_int(owner, "warm_seed_configs", self.warm_seed_configs, 4, 10**6)
+        check_int(owner, "warm_seed_configs", self.warm_seed_configs, warm_start.MIN_PAIRS, 10**6)
         check_int(owner, "warm_initial_design", self.warm_initial_design, 1, 10**6)
         check_float(owner, "warm_min_correlation", self.warm_min_correlation, -1, 1)
         check_float(owner, "warm_explore_fraction", self.warm_explore_fraction, 0, 1, low_open=True)
@@ -210,8 +210,8 @@ QUICK = dataclasses.replace(
     batch_size=8,
     min_explore_configs=32,
     max_explore_configs=64,
-    warm_seed_configs=4,
-    warm_initial_design=8,
+    warm_seed_configs=6,
+    warm_initial_design=10,
     ei_stop=0.01,
     stall_batches=2,
     low_fidelity=3,
@@ -286,7 +286,6 @@ class HybridSearch(MultiFidelitySearchBase):
         self.options: HybridSearchOptions = resolved
         self._last_gain = math.inf
         self._warm_prior: warm_start.Prior | None = None
-        self._warm_seeds: set[tuple[Any, ...]] = set()
         self._explore_scale = 1.0
 
     # -- the search ----------------------------------------------------------------
@@ -325,7 +324,6 @@ class HybridSearch(MultiFidelitySearchBase):
             self.submit_flats(self.initial_design_flats(o.initial_design), o.low_fidelity, "initial")
             return
         seeds = self._warm_prior.best_flats(o.warm_seed_configs)
-        self._warm_seeds = {warm_start.flat_key(f) for f in seeds}
         self.log(
             f"Warm start from {self._warm_prior.source} (shape distance {self._warm_prior.distance:.2f}, "
             f"{len(self._warm_prior.configs)} configs): its {len(seeds)} fastest lead the initial design"
@@ -333,22 +331,21 @@ class HybridSearch(MultiFidelitySearchBase):
         self.submit_flats(self.initial_design_flats(o.warm_initial_design, extra=seeds), o.low_fidelity, "initial")
 
     def _judge_warm_start(self) -> None:
-        """Once the prior's seed configs have all finished here: use the
-        prior (models, shorter exploration) if it ranks them well, else drop
-        it and complete the cold initial design."""
+        """Once the initial design has finished here: use the prior (models,
+        shorter exploration) if a model of it predicts the timings measured
+        here, else drop it and complete the cold initial design."""
         prior, o = self._warm_prior, self.options
         if prior is None or self.warm_start_report is not None:
             return
-        seeds = [
-            obs
-            for obs in self.engine.observations.values()
-            if warm_start.flat_key(getattr(obs.member, "flat_values", None)) in self._warm_seeds
-        ]
-        if len(seeds) < len(self._warm_seeds) or any(obs.pending for obs in seeds):
+        initial = [obs for obs in self.engine.observations.values() if obs.phase == "initial"]
+        if any(obs.pending for obs in initial):
             return
-        decision = warm_start.decide(*warm_start.pairs(prior, seeds), warm_start.MIN_PAIRS, o.warm_min_correlation)
+        space = self.bridge.space
+        model = warm_start.prior_model(prior, space, self.derived_seed(7))
+        measured = warm_start.pairs(model, space, initial) if model is not None else ([], [])
+        decision = warm_start.decide(*measured, warm_start.MIN_PAIRS, o.warm_min_correlation)
         self.warm_start_report = {"source": prior.source, **dataclasses.asdict(decision)}
-        verdict = f"{decision.pairs} configs timed at both shapes, rank correlation {decision.correlation:.2f}"
+        verdict = f"rank correlation {decision.correlation:.2f} of its predictions with {decision.pairs} timings here"
         if decision.accepted:
             self.models.prior = warm_start.prior_data(prior, decision, self._tried_keys(), self.bridge.num_dims)
             self._explore_scale = o.warm_explore_fraction

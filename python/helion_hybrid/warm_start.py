@@ -5,11 +5,12 @@ this device and Helion version (:mod:`helion_hybrid.tuning_store`), takes the
 one at the nearest shape, and
 
 1. puts its best configs into a smaller initial design;
-2. once the new shape has timed enough of those configs, measures how well
-   the prior's timings rank them (Spearman's rank correlation);
-3. if they rank them well (:attr:`WarmStartDecision.accepted`), maps the
-   prior's log-times onto the new shape's (a least-squares line through the
-   configs timed at both shapes) and gives every prior config to the
+2. once the new shape's initial design has been timed, measures how well a
+   Gaussian process fitted to the prior predicts those timings (Spearman's
+   rank correlation of its predictions with the measured log-times);
+3. if it predicts them well (:attr:`WarmStartDecision.accepted`), maps the
+   prior's log-times onto the new shape's (a least-squares line through
+   predicted and measured) and gives every prior config to the
    objective, feasibility and compile-cost models as extra data, at low
    weight (one timed repetition: a noisier point than any measured here),
    and explores less; otherwise it drops the prior and completes the cold
@@ -30,9 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from .gp import GaussianProcess
+
 if TYPE_CHECKING:
     from ._search_base import MultiFidelitySearchBase
     from .evaluation import Observation
+    from .space import DiscreteSpace
     from .tuning_store import Tuning
 
 #: Repetitions a prior point counts for in the objective model (its noise
@@ -40,8 +44,8 @@ if TYPE_CHECKING:
 PRIOR_REPETITIONS = 1.0
 #: The slope of the prior-to-new-shape line is kept within these bounds.
 SLOPE_BOUNDS = (0.25, 4.0)
-#: Configs timed at both shapes needed to judge the prior.
-MIN_PAIRS = 4
+#: Configs timed at the new shape needed to judge the prior.
+MIN_PAIRS = 5
 #: Tunings read from the store (newest first) to choose the nearest shape from.
 TUNINGS_READ = 20
 
@@ -95,9 +99,9 @@ class WarmStartDecision:
     """Whether the prior predicts the new shape (see the module docstring).
 
     Attributes:
-        pairs: configs timed at both shapes.
-        correlation: Spearman's rank correlation of their log-times (nan
-            with fewer than 3 pairs).
+        pairs: configs of the new shape the prior's predictions were judged on.
+        correlation: Spearman's rank correlation of predicted and measured
+            log-times (nan with fewer than 3 pairs).
         accepted: the prior is used by the models.
         intercept, slope: new log-time = intercept + slope * prior log-time.
     """
@@ -186,16 +190,27 @@ def prior_data(prior: Prior, decision: WarmStartDecision, measured: set[tuple[An
     )
 
 
-def pairs(prior: Prior, observations: Sequence[Observation]) -> tuple[list[float], list[float]]:
-    """(prior log-time, new log-time) of every config timed at both shapes."""
-    by_key = prior.by_key()
-    xs, ys = [], []
-    for obs in observations:
-        config = by_key.get(flat_key(getattr(obs.member, "flat_values", None)))
-        if config is not None and config.ok and obs.ok:
-            xs.append(config.log_ms)
-            ys.append(math.log(obs.median))
-    return xs, ys
+def prior_model(prior: Prior, space: DiscreteSpace, seed: int) -> GaussianProcess | None:
+    """A Gaussian process of the prior's log-times over this space (None
+    with fewer than two configs that ran there)."""
+    ok = [c for c in prior.configs if c.ok and c.log_ms is not None]
+    if len(ok) < 2:
+        return None
+    model = GaussianProcess(seed=seed, restarts=1)
+    model.fit(space.features(np.stack([c.point for c in ok])), np.array([c.log_ms for c in ok]))
+    return model
+
+
+def pairs(
+    model: GaussianProcess, space: DiscreteSpace, observations: Sequence[Observation]
+) -> tuple[list[float], list[float]]:
+    """(the prior's predicted log-time, measured log-time) of every config
+    of ``observations`` that ran here."""
+    ok = [o for o in observations if o.ok]
+    if not ok:
+        return [], []
+    predicted, _ = model.predict(space.features(np.stack([o.point for o in ok])))
+    return [float(v) for v in predicted], [math.log(o.median) for o in ok]
 
 
 # ----------------------------------------------------------------------------- reading the store

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import torch
@@ -57,10 +58,10 @@ def _randn(*shape: int, dtype: torch.dtype, device: str) -> torch.Tensor:
     return torch.randn(*shape, dtype=dtype, device=device)
 
 
-def _seed_matmul(device: str) -> Made:
+def _seed_matmul(device: str, n: int = 1024) -> Made:
     torch.manual_seed(0)
-    x = _randn(1024, 1024, dtype=torch.float16, device=device)
-    y = _randn(1024, 1024, dtype=torch.float16, device=device)
+    x = _randn(n, n, dtype=torch.float16, device=device)
+    y = _randn(n, n, dtype=torch.float16, device=device)
     return _kernels().matmul_seed, (x, y), torch.matmul
 
 
@@ -77,9 +78,9 @@ def _softmax_4096_fp16(device: str) -> Made:
     return _kernels().softmax, (x,), lambda t: torch.softmax(t, dim=-1)
 
 
-def _attention_2048_bf16(device: str) -> Made:
+def _attention_2048_bf16(device: str, sequence: int = 2048) -> Made:
     torch.manual_seed(0)
-    q, k, v = (_randn(4, 16, 2048, 64, dtype=torch.bfloat16, device=device) for _ in range(3))
+    q, k, v = (_randn(4, 16, sequence, 64, dtype=torch.bfloat16, device=device) for _ in range(3))
     return _kernels().attention, (q, k, v), torch.nn.functional.scaled_dot_product_attention
 
 
@@ -111,9 +112,9 @@ def _row_sum_65536_fp32(device: str) -> Made:
     return _kernels().sum_rows, (x,), lambda t: t.sum(-1)
 
 
-def _matmul_pallas(device: str) -> Made:
+def _matmul_pallas(device: str, n: int = 64) -> Made:
     torch.manual_seed(0)
-    return _kernels().matmul, (torch.randn(64, 64), torch.randn(64, 64)), torch.matmul
+    return _kernels().matmul, (torch.randn(n, n), torch.randn(n, n)), torch.matmul
 
 
 def _add_pallas(device: str) -> Made:
@@ -158,7 +159,35 @@ WORKLOADS: dict[str, Workload] = {
         Workload("row_sum_65536_fp32", "sum over each row of fp32 4096 x 65536", _row_sum_65536_fp32, True, suite=True),
         Workload("matmul_pallas", "64x64 matmul fp32, Pallas interpret mode (CPU)", _matmul_pallas, False, PALLAS_ENV),
         Workload("add_pallas", "32x32 add fp32, Pallas interpret mode (CPU)", _add_pallas, False, PALLAS_ENV),
+        # the other shapes of the shape sequences (SHAPE_SEQUENCES)
+        *(
+            Workload(f"matmul_{n}_fp16", f"seed study's kernel at {n}x{n} fp16", partial(_seed_matmul, n=n), True)
+            for n in (512, 2048, 4096)
+        ),
+        *(
+            Workload(
+                f"attention_{n}_bf16",
+                f"non-causal flash attention, bf16, batch 4, 16 heads, seq {n}, head 64",
+                partial(_attention_2048_bf16, sequence=n),
+                True,
+            )
+            for n in (512, 1024, 4096)
+        ),
+        Workload(
+            "matmul_pallas_128",
+            "128x128 matmul fp32, Pallas interpret mode (CPU)",
+            partial(_matmul_pallas, n=128),
+            False,
+            PALLAS_ENV,
+        ),
     )
+}
+
+#: Shapes of one kernel tuned one after the other (``bench/shape_sequence.py``).
+SHAPE_SEQUENCES: dict[str, tuple[str, ...]] = {
+    "matmul_fp16": ("matmul_512_fp16", "matmul_1024_fp16", "matmul_2048_fp16", "matmul_4096_fp16"),
+    "attention_bf16": ("attention_512_bf16", "attention_1024_bf16", "attention_2048_bf16", "attention_4096_bf16"),
+    "matmul_pallas": ("matmul_pallas", "matmul_pallas_128"),
 }
 
 SUITE: tuple[str, ...] = tuple(name for name, w in WORKLOADS.items() if w.suite)
