@@ -206,8 +206,9 @@ def run(args: argparse.Namespace) -> None:
     from helion_hybrid.workloads import WORKLOADS
 
     workload = WORKLOADS[args.workload]
-    if not args.keep_best:
+    if not args.keep_best:  # an independent cold run: no cache, no warm start from the tuning store
         os.environ["HELION_SKIP_CACHE"] = "1"
+        os.environ["HELION_HYBRID_TUNING_STORE"] = "off"
     os.environ.setdefault("HELION_AUTOTUNE_PROGRESS_BAR", "0")
     kernel, kernel_args, _reference = workload.make()
     from helion.autotuner import search_algorithms
