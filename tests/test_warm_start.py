@@ -175,3 +175,23 @@ def test_a_real_kernel_tuned_at_a_second_shape_warm_starts_from_the_store(tmp_pa
     assert report["source"] in result["stored"] and len(result["stored"]) == 2
     assert report["pairs"] >= 1 and isinstance(report["accepted"], bool)
     assert result["max_error"] < 1e-3
+
+
+def test_a_store_that_cannot_be_read_costs_a_warning_not_the_search(monkeypatch):
+    import types
+
+    from helion_hybrid.helion_backend import HelionBackend
+    from helion_hybrid.tuning_store import TuningStoreWarning
+
+    def broken(search):
+        raise OSError("the store's disk went away")
+
+    monkeypatch.setattr(warm_start, "_nearest_prior", broken)
+    search = types.SimpleNamespace(
+        tuning_store=object(), engine=types.SimpleNamespace(backend=HelionBackend.__new__(HelionBackend))
+    )
+    with pytest.warns(TuningStoreWarning, match="Warm start skipped: OSError"):
+        assert warm_start.prior_for(search) is None
+    # a replay or a test's backend never reads the store
+    search.engine.backend = object()
+    assert warm_start.prior_for(search) is None

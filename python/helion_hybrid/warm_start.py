@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .gp import GaussianProcess
+from .tuning_store import TuningStoreWarning
 
 if TYPE_CHECKING:
     from ._search_base import MultiFidelitySearchBase
@@ -217,12 +219,25 @@ def pairs(
 def prior_for(search: MultiFidelitySearchBase) -> Prior | None:
     """The earlier tuning of this kernel at the nearest other shape (same
     device, same Helion version) in the search's tuning store, placed in
-    this space; None without one (or without a store)."""
+    this space; None without one, without a store, for a search that does
+    not measure a real device (a replay, a test's backend), and -- with one
+    warning -- when reading it fails: a warm start never aborts a search."""
+    from .helion_backend import HelionBackend
+
+    if search.tuning_store is None or not isinstance(getattr(search.engine, "backend", None), HelionBackend):
+        return None
+    try:
+        return _nearest_prior(search)
+    except Exception as error:  # a store or a transfer we did not foresee
+        warnings.warn(f"Warm start skipped: {type(error).__name__}: {error}", TuningStoreWarning, stacklevel=2)
+        return None
+
+
+def _nearest_prior(search: MultiFidelitySearchBase) -> Prior | None:
     from .tuning_store import context_of_search
 
     store = search.tuning_store
-    if store is None:
-        return None
+    assert store is not None
     context = context_of_search(search)
     if context is None:
         return None
