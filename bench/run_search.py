@@ -123,12 +123,14 @@ def space_header(search: Any) -> dict[str, Any]:
     """The config space as Helion built it here, for a replay elsewhere."""
     import torch
 
+    from helion_hybrid.helion_space import describe_fragment
+
     gen = search.config_gen
     settings = search.settings
     return {
         "event": "header",
         "t": 0.0,
-        "flat_spec": [describe_fragment(fragment) for fragment in gen.flat_spec],
+        "flat_spec": [jsonable(describe_fragment(fragment)) for fragment in gen.flat_spec],
         "overridden_flat_indices": sorted(gen.overridden_flat_indices),
         "default_config": config_dict(gen.unflatten(gen.default_flat())),
         # device heuristics: a replay on another machine cannot derive them
@@ -137,17 +139,6 @@ def space_header(search: Any) -> dict[str, Any]:
         "compile_workers": settings.autotune_precompile_jobs or os.cpu_count(),
         "compile_timeout_s": settings.autotune_compile_timeout,
         "versions": versions(),
-    }
-
-
-def describe_fragment(fragment: Any) -> Any:
-    """A config-space fragment as JSON: its class and its fields."""
-    fields = getattr(fragment, "__dict__", None)
-    if fields is None:
-        return jsonable(fragment)
-    return {
-        "kind": type(fragment).__name__,
-        **{k: describe_fragment(v) for k, v in fields.items() if not k.startswith("_")},
     }
 
 

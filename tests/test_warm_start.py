@@ -93,7 +93,6 @@ def _prior_from(search: Any, shuffle: bool = False) -> warm_start.Prior:
         log_ms = [next(it) if v is not None else None for v in log_ms]
     configs = tuple(
         warm_start.PriorConfig(
-            key=warm_start.flat_key(o.member.flat_values),
             flat=list(o.member.flat_values),
             point=o.point,
             ok=o.ok,
@@ -180,6 +179,7 @@ def test_a_real_kernel_tuned_at_a_second_shape_warm_starts_from_the_store(tmp_pa
 def test_a_store_that_cannot_be_read_costs_a_warning_not_the_search(monkeypatch):
     import types
 
+    from helion_hybrid._search_base import MultiFidelitySearchBase
     from helion_hybrid.helion_backend import HelionBackend
     from helion_hybrid.tuning_store import TuningStoreWarning
 
@@ -190,6 +190,7 @@ def test_a_store_that_cannot_be_read_costs_a_warning_not_the_search(monkeypatch)
     search = types.SimpleNamespace(
         tuning_store=object(), engine=types.SimpleNamespace(backend=HelionBackend.__new__(HelionBackend))
     )
+    search.measures_device = lambda: MultiFidelitySearchBase.measures_device(search)
     with pytest.warns(TuningStoreWarning, match="Warm start skipped: OSError"):
         assert warm_start.prior_for(search) is None
     # a replay or a test's backend never reads the store

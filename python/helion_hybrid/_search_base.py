@@ -164,15 +164,21 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         """The strategy; ends with :meth:`finish`."""
         raise NotImplementedError
 
+    def measures_device(self) -> bool:
+        """Whether this search times a real device (Helion's compile pipeline
+        and timers), not a replay's or a test backend's simulated timings:
+        only such a search writes to or reads from the tuning store."""
+        from .helion_backend import HelionBackend
+
+        return isinstance(getattr(self.engine, "backend", None), HelionBackend)
+
     def record_tuning(self, config: Config) -> Path | None:
         """Write every observation of this finished run to the tuning store
         (:mod:`helion_hybrid.tuning_store`); the file, or None. Only a real
-        device's measurements are written: a replay's or a test backend's
-        simulated timings would mislead a later warm start. Never raises."""
-        from .helion_backend import HelionBackend
-
+        device's measurements are written (:meth:`measures_device`): simulated
+        timings would mislead a later warm start. Never raises."""
         assert self.engine is not None
-        if self.tuning_store is None or not isinstance(self.engine.backend, HelionBackend):
+        if self.tuning_store is None or not self.measures_device():
             return None
         start = time.perf_counter()
         path = record_search(self.tuning_store, self, config)

@@ -526,16 +526,18 @@ class ReplaySession:
             return self.rng.choice(m.device_ms)
         return answer.centre_ms * self.dataset.device_per_window
 
+    def _kernel_s(self, answer: Answer) -> float:
+        """Seconds one call of the answer's kernel runs."""
+        return (answer.centre_ms or 0.0) * self.dataset.calls_per_window / 1000.0
+
     def call_cost_s(self, answer: Answer, count: int) -> float:
         """Seconds ``count`` timed calls take (kernel and per-call overhead)."""
-        kernel = (answer.centre_ms or 0.0) * self.dataset.calls_per_window / 1000.0
-        return count * (kernel + self.costs["per_call_s"])
+        return count * (self._kernel_s(answer) + self.costs["per_call_s"])
 
     def graph_cost_s(self, answer: Answer) -> float:
         """Seconds one CUDA-graph device time takes (``DEVICE_TIME_CALLS``
         launches, ``DEVICE_TIME_KERNEL_CALLS`` of them with the kernel)."""
-        kernel = (answer.centre_ms or 0.0) * self.dataset.calls_per_window / 1000.0
-        return DEVICE_TIME_CALLS * self.costs["per_call_s"] + DEVICE_TIME_KERNEL_CALLS * kernel
+        return DEVICE_TIME_CALLS * self.costs["per_call_s"] + DEVICE_TIME_KERNEL_CALLS * self._kernel_s(answer)
 
     # -- trace ----------------------------------------------------------------------
     def elapsed(self) -> float:

@@ -57,7 +57,6 @@ class PriorConfig:
     """One config of an earlier tuning, placed in the current space.
 
     Attributes:
-        key: the config's flat form as a tuple (identity in this space).
         flat: the flat config.
         point: its level indices in the current space.
         ok: it ran and was timed there.
@@ -65,12 +64,16 @@ class PriorConfig:
         compile_s: its compile seconds there, or None.
     """
 
-    key: tuple[Any, ...]
     flat: list[Any]
     point: npt.NDArray[np.int32]
     ok: bool
     log_ms: float | None
     compile_s: float | None
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """The config's identity in this space (:func:`flat_key`)."""
+        return flat_key(self.flat)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,9 +94,6 @@ class Prior:
         """Its ``count`` fastest configs that ran, fastest first."""
         ranked = sorted((c for c in self.configs if c.ok), key=lambda c: c.log_ms)
         return [c.flat for c in ranked[:count]]
-
-    def by_key(self) -> dict[tuple[Any, ...], PriorConfig]:
-        return {c.key: c for c in self.configs}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -222,9 +222,7 @@ def prior_for(search: MultiFidelitySearchBase) -> Prior | None:
     this space; None without one, without a store, for a search that does
     not measure a real device (a replay, a test's backend), and -- with one
     warning -- when reading it fails: a warm start never aborts a search."""
-    from .helion_backend import HelionBackend
-
-    if search.tuning_store is None or not isinstance(getattr(search.engine, "backend", None), HelionBackend):
+    if search.tuning_store is None or not search.measures_device():
         return None
     try:
         return _nearest_prior(search)
@@ -280,12 +278,12 @@ def place(search: MultiFidelitySearchBase, tuning: Tuning, distance: float) -> P
         if key in configs:
             continue
         median = stored.median_ms
+        timed = stored.ok and median is not None and median > 0
         configs[key] = PriorConfig(
-            key=key,
             flat=list(flat),
             point=search.bridge.encode_many([flat])[0],
-            ok=stored.ok and median is not None and median > 0,
-            log_ms=math.log(median) if stored.ok and median and median > 0 else None,
+            ok=timed,
+            log_ms=math.log(median) if timed else None,
             compile_s=stored.compile_s,
         )
     if not configs:
