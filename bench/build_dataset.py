@@ -377,18 +377,14 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
     run_files = sorted((folder / "runs").glob("*.jsonl"))
     rows = Rows()
     runs, traces = [], []
-    header = None
     for index, path in enumerate(run_files):
         events = read_trace(path)
-        result = json.loads(path.with_suffix(".json").read_text())
-        runs.append(result)
+        runs.append(json.loads(path.with_suffix(".json").read_text()))
         traces.append(events)
-        found = header_of(events)
-        if header is None or (
-            found is not None and "compiler_seed_configs" in found and "compiler_seed_configs" not in header
-        ):
-            header = found or header  # prefer a header that records the compiler's seeds
         add_run(rows, index, events)
+    headers = [h for h in map(header_of, traces) if h is not None]
+    # the first header that records the compiler's seeds, else the first
+    header = next((h for h in headers if "compiler_seed_configs" in h), headers[0] if headers else None)
     space_source = "header of these runs"
     if header is None and space_from is not None:
         header = header_of(read_trace(space_from))
