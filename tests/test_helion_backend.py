@@ -74,3 +74,42 @@ def test_helion_precompile_futures_finish_fail_and_are_killed():
     assert engine.observations[2].status == "error"
     for future in provider.futures:
         assert not future.process.is_alive()
+
+
+def _helion_child(precompiler_exits: bool, result_path: str) -> mp.Process:
+    """Helion's own fork-precompile child around a precompiler that fails
+    the way Helion's does on a Triton compile error (``sys.exit(1)``), or
+    succeeds."""
+    import sys
+
+    from helion.autotuner.precompile_future import _run_kernel_in_subprocess_fork
+
+    def precompiler() -> bool:
+        if precompiler_exits:
+            sys.exit(1)
+        return True
+
+    args = (precompiler, {"block_sizes": [64]}, None, result_path, "@helion.kernel(config=...)")
+    return mp.get_context("fork").Process(target=_run_kernel_in_subprocess_fork, args=args)
+
+
+@pytest.mark.parametrize("fails", [True, False])
+def test_a_triton_failure_in_helions_precompile_child_is_a_failed_compile(tmp_path, fails):
+    from helion_hybrid.helion_backend import precompiled
+
+    kernel = types.SimpleNamespace(
+        format_kernel_decorator=lambda config, settings: "@helion.kernel(...)",
+        maybe_log_repro=lambda *a, **k: None,
+        settings=types.SimpleNamespace(),
+    )
+    settings = types.SimpleNamespace(autotune_ignore_errors=True)
+    ctx = PrecompileContext(settings=settings, log=types.SimpleNamespace(debug=lambda *a: None), kernel=kernel, args=(), jobs=1)
+    result = str(tmp_path / "result.pkl")
+    future = PrecompileFuture(ctx=ctx, config={}, process=_helion_child(fails, result), timeout=60, result_path=result)
+    future.start()
+    future.process.join(30)
+    future._mark_complete()
+    # Helion's own verdict is "ok" either way (the child exits 0) ...
+    assert future.process.exitcode == 0 and future.ok is True
+    # ... the backend's is not
+    assert precompiled(future) is not fails

@@ -113,9 +113,10 @@ class HelionBackend:
                 return None
             future._mark_complete()  # the process has exited: this does not block
         self._live.pop(obs.index, None)
-        if not future.ok:
+        compiled = precompiled(future)
+        if not compiled:
             self.provider._record_compile_failure(obs.config)
-        return bool(future.ok)
+        return compiled
 
     def wait(self, running: Sequence[Observation], timeout: float) -> None:
         sentinels: list[Any] = self._pool.wait_handles() if self._pool is not None else []
@@ -203,6 +204,22 @@ class HelionBackend:
             self._device_timer = GraphDeviceTimer()
         value = self.provider.device_time(self._timed_config(obs), self._device_timer)
         return value if value is not None and math.isfinite(value) else None
+
+
+def precompiled(future: Any) -> bool:
+    """Whether a finished precompile future compiled its kernel.
+
+    Helion's verdict (``future.ok``: the child exited with status 0) is not
+    enough. When Triton fails to compile in the child, Helion's precompiler
+    calls ``sys.exit(1)``; the child's ``except Exception`` does not catch
+    that, and its ``finally`` exits with status 0 without writing a result.
+    The failure reads as a success, and the search's thread then compiles
+    the config again at its first run, for seconds, only to fail (on the
+    H200, attention configs with check_s of 0.5-8.7 s and status error in
+    ``bench/results/h200/attention_2048_bf16/runs/*.jsonl``). A child that
+    succeeded always leaves its result, so a missing result is a failure.
+    """
+    return bool(future.ok) and future.remote_error is None
 
 
 def _generate_code(kernel: Any, config: Any) -> str:
