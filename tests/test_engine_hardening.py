@@ -348,3 +348,52 @@ def test_fit_and_predict_do_not_depend_on_the_thread_count():
     gp3 = hh.GaussianProcess(seed=0, restarts=1, threads=3).fit(X, y)
     assert gp3.hyperparameters == hp1
     np.testing.assert_array_equal(gp3.predict(X[:500])[1], v1)
+
+
+_NO_THREADS_SCRIPT = """
+import threading
+import numpy as np
+from helion_hybrid.gp import GaussianProcess
+try:
+    probe = threading.Thread(target=lambda: None)
+    probe.start()
+    probe.join()
+    print("threads start")
+except RuntimeError:
+    pass
+rng = np.random.default_rng(0)
+X, Xs = rng.random((300, 4)), rng.random((50000, 4))
+gp = GaussianProcess(threads=1).fit(X, np.sin(X).sum(1))
+single = gp.predict(Xs)[0]
+gp.threads = 8
+print("same", bool(np.array_equal(gp.predict(Xs)[0], single)))
+"""
+
+
+def test_threads_that_cannot_be_created_do_not_abort_the_process():
+    """Every new thread asks for a 1 TB stack (RLIMIT_STACK sets the default),
+    so the OS refuses it: the core's parallel loops then run on the threads
+    they have. Before, the first refusal escaped as a RuntimeError ("Resource
+    temporarily unavailable"), or, with some threads started, unwound past
+    them into std::terminate."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    def huge_stacks() -> None:
+        resource.setrlimit(resource.RLIMIT_STACK, (2**40, resource.RLIM_INFINITY))
+
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(
+        [sys.executable, "-c", _NO_THREADS_SCRIPT],
+        preexec_fn=huge_stacks,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if "threads start" in run.stdout:
+        pytest.skip("this OS creates threads with a 1 TB stack, so thread creation cannot be made to fail here")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "same True" in run.stdout

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -70,7 +71,14 @@ void parallel_for(int num_tasks, int threads, const std::function<void(int task,
   };
   std::vector<std::thread> pool;
   pool.reserve(workers - 1);
-  for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  // A thread that cannot be created (EAGAIN under a process or memory limit)
+  // must not escape here: unwinding would destroy the joinable threads
+  // already started, which calls std::terminate. Tasks are claimed
+  // dynamically, so the threads that did start do all the work.
+  try {
+    for (int w = 1; w < workers; ++w) pool.emplace_back(work, w);
+  } catch (const std::system_error&) {
+  }
   work(0);
   for (auto& t : pool) t.join();
   if (error) std::rethrow_exception(error);
