@@ -103,7 +103,9 @@ def test_a_triton_failure_in_helions_precompile_child_is_a_failed_compile(tmp_pa
         settings=types.SimpleNamespace(),
     )
     settings = types.SimpleNamespace(autotune_ignore_errors=True)
-    ctx = PrecompileContext(settings=settings, log=types.SimpleNamespace(debug=lambda *a: None), kernel=kernel, args=(), jobs=1)
+    ctx = PrecompileContext(
+        settings=settings, log=types.SimpleNamespace(debug=lambda *a: None), kernel=kernel, args=(), jobs=1
+    )
     result = str(tmp_path / "result.pkl")
     future = PrecompileFuture(ctx=ctx, config={}, process=_helion_child(fails, result), timeout=60, result_path=result)
     future.start()

@@ -9,13 +9,21 @@ generates a config's code the way ``compile_config`` does and sends the
 source text back; the search then loads that source (``PyCodeCache``,
 milliseconds) instead of generating it.
 
+A config submitted while every child is busy waits for the next free one
+rather than being generated on the search's thread: generating it there
+holds everything else up for as long as a child would take (with a config
+generated there whenever the 4 children of the H200 ablation were busy,
+43% of attention's configs, the search's thread spent as long per config
+as without the pool: ``bench/results/h200/suite.md``, HybridSearch-cg4).
+
 A child that fails, dies or takes longer than ``timeout_s`` costs nothing
 but the time: its config is generated on the search's thread as before,
-and a pool whose children keep failing stops being used.
+and a pool whose children keep failing (or are all gone) stops being used.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import multiprocessing as mp
 import os
@@ -65,14 +73,17 @@ class CodegenPool:
         self.timeout_s = timeout_s
         self._children: list[tuple[Any, connection.Connection]] = []
         self._busy: dict[int, tuple[Any, float]] = {}  # child slot -> (token, started)
+        self._waiting: collections.deque[tuple[Any, Any]] = collections.deque()  # (token, config)
         self.results: dict[Any, tuple[bool, str]] = {}
         self.failures_without_success = 0
         self.generated = 0
 
     @property
     def usable(self) -> bool:
-        """False once children have failed repeatedly with no success."""
-        return self.failures_without_success < MAX_FAILURES_WITHOUT_SUCCESS
+        """False once children have failed repeatedly with no success, or
+        none is left."""
+        alive = not self._children or any(process is not None for process, _ in self._children)
+        return alive and self.failures_without_success < MAX_FAILURES_WITHOUT_SUCCESS
 
     def _start(self) -> None:
         context = mp.get_context("fork")
@@ -84,23 +95,32 @@ class CodegenPool:
             self._children.append((process, parent_end))
 
     def submit(self, token: Any, config: Any) -> bool:
-        """Start generating ``config``'s code under ``token``; False when no
-        child is free (or the pool is not usable): generate it yourself."""
+        """Generate ``config``'s code under ``token`` in the next free child
+        (at once where one is free); False when the pool is not usable:
+        generate it yourself."""
         if not self.usable:
             return False
         if not self._children:
             self._start()
+        self._waiting.append((token, config))
+        self._dispatch()
+        return True
+
+    def _dispatch(self) -> None:
+        """Hand waiting configs to free children."""
         for slot, (process, conn) in enumerate(self._children):
+            if not self._waiting:
+                return
             if slot in self._busy or process is None:
                 continue
+            token, config = self._waiting[0]
             try:
                 conn.send((token, config))
             except (OSError, ValueError):
                 self._retire(slot)
                 continue
+            self._waiting.popleft()
             self._busy[slot] = (token, time.perf_counter())
-            return True
-        return False
 
     def poll(self) -> None:
         """Collect finished generations into :attr:`results`; fail those
@@ -127,14 +147,21 @@ class CodegenPool:
             elif now - started > self.timeout_s:
                 self._fail(token, f"codegen ran over {self.timeout_s:.0f}s")
                 self._retire(slot)
+        if self.usable:
+            self._dispatch()
+        else:
+            while self._waiting:
+                self.results[self._waiting.popleft()[0]] = (False, "no usable codegen process")
 
     def wait_handles(self) -> list[Any]:
         """What :func:`multiprocessing.connection.wait` can wait on."""
         return [self._children[slot][1] for slot in self._busy]
 
     def discard(self, token: Any) -> None:
-        """Forget ``token``'s result (a config that was cancelled)."""
+        """Forget ``token`` (a config that was cancelled): its result, or
+        its place in the queue."""
         self.results.pop(token, None)
+        self._waiting = collections.deque(item for item in self._waiting if item[0] != token)
 
     def _fail(self, token: Any, reason: str) -> None:
         self.results[token] = (False, reason)
@@ -164,3 +191,4 @@ class CodegenPool:
             self._retire(slot)
         self._children = []
         self._busy.clear()
+        self._waiting.clear()

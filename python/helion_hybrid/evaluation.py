@@ -585,17 +585,19 @@ class EvaluationEngine:
             self._compiled.append(obs)
 
     def _prepare(self, obs: Observation) -> bool:
-        """Generate the code; False when the config finished here (codegen
-        failure, or the same kernel as one already timed)."""
+        """Generate the code, or load what was generated elsewhere (counted
+        apart, as ``code_load``); False when the config finished here
+        (codegen failure, or the same kernel as one already timed)."""
         start = self.clock.now()
+        activity = "code_load" if obs.status == "generating" else "codegen"
         try:
             obs.source_key = self.backend.prepare(obs)
         except Exception as error:  # a bad config never aborts the search
             error.__traceback__ = None
-            self.counters.seconds["codegen"] += self.clock.now() - start
+            self.counters.seconds[activity] += self.clock.now() - start
             self._finish(obs, "error", reason=f"codegen: {type(error).__name__}: {error}")
             return False
-        self.counters.seconds["codegen"] += self.clock.now() - start
+        self.counters.seconds[activity] += self.clock.now() - start
         twin = self._by_source.get(obs.source_key) if obs.source_key is not None else None
         if twin is not None and twin.ok:
             obs.record = twin.record
