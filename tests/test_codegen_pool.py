@@ -154,3 +154,17 @@ def test_the_engine_holds_a_worker_while_code_is_generated_elsewhere():
     assert all(running <= 4 for running, _ in backend.running_at_wait)
     # loading code made elsewhere is counted apart from generating it here
     assert "code_load" in engine.counters.seconds and "codegen" not in engine.counters.seconds
+
+
+def test_codegen_processes_default_to_a_few_on_cuda_and_none_elsewhere():
+    from helion_hybrid.codegen_pool import CUDA_CODEGEN_WORKERS, resolve_workers
+    from helion_hybrid.hybrid_search import HybridSearchOptions
+
+    assert resolve_workers(None, on_cuda=True) == CUDA_CODEGEN_WORKERS > 0
+    assert resolve_workers(None, on_cuda=False) == 0
+    assert resolve_workers(2, on_cuda=False) == 2 and resolve_workers(0, on_cuda=True) == 0
+    assert HybridSearchOptions().codegen_workers is None
+    with pytest.raises(ValueError, match="codegen_workers"):
+        HybridSearchOptions(codegen_workers=-1)
+    with pytest.raises(TypeError, match="codegen_workers"):
+        HybridSearchOptions(codegen_workers="4")

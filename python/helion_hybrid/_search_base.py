@@ -61,11 +61,14 @@ def last_search() -> MultiFidelitySearchBase | None:
 
 def default_backend(search: MultiFidelitySearchBase) -> Backend:
     """Helion's compile pipeline and timers (a replay passes its own)."""
+    from .codegen_pool import resolve_workers
     from .helion_backend import HelionBackend
+    from .timing import _uses_cuda
 
     provider = search.benchmark_provider
     assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
-    return HelionBackend(provider, search.log, codegen_workers=search.options.codegen_workers)
+    workers = resolve_workers(search.options.codegen_workers, _uses_cuda(provider.args))
+    return HelionBackend(provider, search.log, codegen_workers=workers)
 
 
 class MultiFidelitySearchBase(PopulationBasedSearch):
@@ -118,7 +121,9 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         """Counters as a dict (configs per phase/fidelity, failures, seconds,
         and configs whose code a codegen process generated)."""
         counters = self.counters.as_dict()
-        counters["codegen_offloaded"] = getattr(self.engine.backend, "codegen_offloaded", 0) if self.engine else 0
+        backend = self.engine.backend if self.engine else None
+        counters["codegen_offloaded"] = getattr(backend, "codegen_offloaded", 0)
+        counters["codegen_workers"] = getattr(backend, "codegen_workers", 0)
         counters["warm_start"] = self.warm_start_report
         return counters
 

@@ -35,6 +35,21 @@ from typing import Any
 #: After this many failures with no success, the pool is no longer used.
 MAX_FAILURES_WITHOUT_SUCCESS = 4
 
+#: Codegen processes of a search whose kernel runs on CUDA, unless its
+#: ``codegen_workers`` option says otherwise. Four generate ~40 configs a
+#: second at attention's ~0.1 s per config, several times what 16 compile
+#: workers finish; on a CPU the default is none, because there timing runs
+#: on the same cores and the processes slowed it (docs/evaluation_engine.md).
+CUDA_CODEGEN_WORKERS = 4
+
+
+def resolve_workers(requested: int | None, on_cuda: bool) -> int:
+    """The number of codegen processes for a search's ``codegen_workers``
+    option (None: :data:`CUDA_CODEGEN_WORKERS` on CUDA, else 0)."""
+    if requested is not None:
+        return requested
+    return CUDA_CODEGEN_WORKERS if on_cuda else 0
+
 
 def _serve(conn: connection.Connection, generate: Callable[[Any], str]) -> None:
     """A child's loop: (token, config) in, (token, ok, source or error) out."""
@@ -77,6 +92,11 @@ class CodegenPool:
         self.results: dict[Any, tuple[bool, str]] = {}
         self.failures_without_success = 0
         self.generated = 0
+
+    @property
+    def processes(self) -> int:
+        """Children the pool runs (forked at the first :meth:`submit`)."""
+        return self._processes
 
     @property
     def usable(self) -> bool:

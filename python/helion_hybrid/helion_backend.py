@@ -173,6 +173,11 @@ class HelionBackend:
                 time.sleep(0.05)
 
     @property
+    def codegen_workers(self) -> int:
+        """Codegen processes this backend runs (0: none)."""
+        return self._pool.processes if self._pool is not None else 0
+
+    @property
     def codegen_offloaded(self) -> int:
         """Configs whose code a codegen process generated."""
         return self._pool.generated if self._pool is not None else 0

@@ -96,7 +96,9 @@ class HybridSearchOptions:
             predicted compile cost (a GP of log compile seconds).
         pipelined: the pipelined engine (False: synchronous batches).
         codegen_workers: processes that generate Helion's code off the
-            search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it.
+            search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it;
+            None: :data:`~helion_hybrid.codegen_pool.CUDA_CODEGEN_WORKERS`
+            where the kernel runs on CUDA, else 0.
         warm_start: read this kernel's earlier tunings at other shapes from
             the tuning store (:mod:`helion_hybrid.warm_start`) ...
         warm_seed_configs: ... put the nearest shape's fastest configs into
@@ -145,7 +147,7 @@ class HybridSearchOptions:
     barrier_patience_s: float = 2.0
     cost_aware: bool = True
     pipelined: bool = True
-    codegen_workers: int = 0
+    codegen_workers: int | None = None
     warm_start: bool = True
     warm_seed_configs: int = 8
     warm_initial_design: int = 16
@@ -176,7 +178,8 @@ class HybridSearchOptions:
         ):
             check_int(owner, name, getattr(self, name), 1, 10**6)
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
-        check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
+        if self.codegen_workers is not None:
+            check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
         check_int(owner, "warm_seed_configs", self.warm_seed_configs, warm_start.MIN_PAIRS, 10**6)
         check_int(owner, "warm_initial_design", self.warm_initial_design, 1, 10**6)
         check_float(owner, "warm_min_correlation", self.warm_min_correlation, -1, 1)

@@ -57,7 +57,7 @@ class MultiFidelityOptions:
     compile_timeout_floor: float = 10.0
     straggler_factor: float = 4.0
     pipelined: bool = True
-    codegen_workers: int = 0
+    codegen_workers: int | None = None
     initial_design: int = 60
     helion_final_selection: bool = True
     final_candidates: int = 8
@@ -78,7 +78,8 @@ class MultiFidelityOptions:
         for name in ("n_medium", "n_high", "n_ultra"):
             check_int(owner, name, getattr(self, name), 0, 10**6)
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
-        check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
+        if self.codegen_workers is not None:
+            check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
         if not self.n_low >= self.n_medium >= self.n_high >= self.n_ultra:
             raise ValueError(f"{owner} needs n_low >= n_medium >= n_high >= n_ultra")
         check_float(owner, "ucb_beta", self.ucb_beta, 0)
