@@ -149,6 +149,23 @@ def test_the_engine_kills_a_hung_compile_at_its_straggler_limit_without_blocking
     assert by_index[0].samples == pytest.approx([0.01] * 5)  # a recorded group of 5 calls
 
 
+def test_a_first_timing_without_compile_seconds_takes_the_configs_other_compiles() -> None:
+    dataset = tiny_dataset({0: 2.0})
+    dataset.rows[config_key({"x": 0})].firsts[0]["compile_s"] = None  # e.g. a profiled run's
+    for seed in range(4):  # whichever recorded first timing is drawn
+        assert ReplaySession(dataset, seed).answer(FakeConfig(x=0)).compile_s == 2.0
+
+
+def test_a_profiled_runs_host_seconds_are_not_in_its_dataset() -> None:
+    dataset = Dataset.load(DATA / "h200" / "attention_2048_bf16.jsonl.gz")
+    runs = dataset.meta["runs"]
+    slowed = {i for i, run in enumerate(runs) if run.get("slowed_by")}
+    assert [runs[i]["label"] for i in sorted(slowed)] == ["HybridSearch-profiled"]
+    firsts = [f for m in dataset.rows.values() for f in m.firsts if f["run"] in slowed]
+    assert len(firsts) > 400  # its statuses and samples are kept
+    assert all(f["compile_s"] is None and f["check_s"] is None and f["status"] != "timeout" for f in firsts)
+
+
 def test_an_unmeasured_config_gets_the_same_surrogate_answer_in_every_replay() -> None:
     dataset = Dataset.load(H100)
     with replay.gpu_space(dataset.meta):

@@ -467,7 +467,7 @@ class ReplaySession:
             status = "error"
         compile_s = first.get("compile_s")
         if compile_s is None:
-            compile_s = statistics.median([f["compile_s"] for f in m.firsts if f.get("compile_s")] or [1.0])
+            compile_s = self._compile_estimate(m)
         return Answer(
             key,
             "recorded",
@@ -477,6 +477,22 @@ class ReplaySession:
             centre,
             m,
         )
+
+    def _compile_estimate(self, m: Measured) -> float:
+        """Compile seconds for a recorded first timing without them (a
+        profiled run's, a hung compile's): the median of the config's other
+        recorded compiles, else of its nearest recorded configs', else 1 s."""
+        own = [f["compile_s"] for f in m.firsts if f.get("compile_s")]
+        if own:
+            return float(statistics.median(own))
+        if self.surrogate is not None:
+            import helion
+
+            near = self.surrogate.neighbours(helion.Config(**m.config))
+            compiles = [c for n in near for f in n.firsts if (c := f.get("compile_s"))]
+            if compiles:
+                return float(statistics.median(compiles))
+        return 1.0
 
     def _surrogate(self, key: str, config: Any) -> Answer:
         assert self.surrogate is not None, "the session has no surrogate (bind the space first)"
