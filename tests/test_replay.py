@@ -149,6 +149,15 @@ def test_the_engine_kills_a_hung_compile_at_its_straggler_limit_without_blocking
     assert by_index[0].samples == pytest.approx([0.01] * 5)  # a recorded group of 5 calls
 
 
+def test_a_wait_too_short_to_move_the_clock_still_moves_it() -> None:
+    # the engine's drain waits for a deadline 1e-15 s ahead: 30 + 1e-15 == 30 in floats, which hung
+    # a deterministic replay (softmax seed 9) until the backend advanced at least one ulp
+    session = ReplaySession(tiny_dataset({0: 1.0}), seed=0, charge_real_time=False)
+    session.clock.advance(30.0)
+    ReplayBackend(session).wait([], 1e-15)
+    assert session.clock.now() > 30.0
+
+
 def test_a_first_timing_without_compile_seconds_takes_the_configs_other_compiles() -> None:
     dataset = tiny_dataset({0: 2.0})
     dataset.rows[config_key({"x": 0})].firsts[0]["compile_s"] = None  # e.g. a profiled run's

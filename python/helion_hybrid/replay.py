@@ -649,7 +649,9 @@ class ReplayBackend:
             next_done = min((self._done_at[o.index] for o in running), default=math.inf)
             step = min(timeout, max(0.0, next_done - self.clock.now()))
             if math.isfinite(step):
-                self.clock.advance(step)
+                # at least one ulp: a step too small to move the clock (a deadline 1e-15 s
+                # ahead) would have the engine wait for it forever on a deterministic clock
+                self.clock.advance(max(step, math.ulp(self.clock.now())))
 
     def kill(self, obs: Observation) -> None:
         self._done_at[obs.index] = math.inf
