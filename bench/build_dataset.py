@@ -19,6 +19,14 @@ re-timing ``retime.json``, and writes ``data/<gpu>/<workload>.jsonl.gz``:
   CUDA-graph device time, and the side-by-side re-timing where this config
   was a run's answer.
 
+A run slowed by a profiler (``compare.py --profile``: a ``.profile.txt``
+next to its trace, or ``profiled`` in its result) gives its statuses and
+timing samples -- measured on the device, they agree with the other runs'
+within 1% -- but not its seconds on the host: its compile and check seconds
+are left out of its rows (a replay takes them from the config's other
+timings or its neighbours), its compile timeouts are not kept, and the
+calibration does not use it.
+
 ``helion_hybrid.replay`` reads it. Example::
 
     python bench/build_dataset.py h100 matmul_1024_fp16 \\
@@ -76,26 +84,30 @@ class Rows:
         return self.rows[key]
 
 
-def add_run(rows: Rows, run_index: int, events: list[dict[str, Any]]) -> None:
-    """Every measurement of one trace into ``rows``."""
+def add_run(rows: Rows, run_index: int, events: list[dict[str, Any]], slowed: bool = False) -> None:
+    """Every measurement of one trace into ``rows``; ``slowed``: a profiled
+    run (no host seconds, no compile timeouts; see the module docstring)."""
     seen: dict[str, list[float]] = {}
     for e in events:
         kind = e.get("event")
         if kind == "first_timing":
+            if slowed and e["status"] == "timeout":
+                continue  # a profiled compile may time out only because the profiler slowed it
             aggregate = e.get("samples") is None
             values = [e["perf_ms"]] if aggregate and e.get("perf_ms") is not None else (e.get("samples") or [])
-            rows.row(e["config"])["first"].append(
-                {
-                    "run": run_index,
-                    "status": e["status"],
-                    "compile_s": e.get("compile_s"),
-                    "check_s": e.get("check_s"),
-                    "fidelity": e.get("fidelity"),
-                    "aggregate": aggregate,
-                    "values": values,
-                    "t": e.get("t"),
-                }
-            )
+            first = {
+                "run": run_index,
+                "status": e["status"],
+                "compile_s": None if slowed else e.get("compile_s"),
+                "check_s": None if slowed else e.get("check_s"),
+                "fidelity": e.get("fidelity"),
+                "aggregate": aggregate,
+                "values": values,
+                "t": e.get("t"),
+            }
+            if slowed:
+                first["slowed"] = True
+            rows.row(e["config"])["first"].append(first)
             seen[key_of(e["config"])] = list(values) if not aggregate else []
         elif kind == "retime" and e.get("status") == "ok" and e.get("samples"):
             key = key_of(e["config"])
@@ -170,7 +182,9 @@ def calibrate(
     * ``check_s``: first call + accuracy check of helion_hybrid's timer.
     * ``codegen_s`` again, where the runs of the pipelined engine count it:
       their code-generation seconds per config replace the estimate above
-      (a direct measurement of the same step).
+      (a direct measurement of the same step); not from runs with codegen
+      processes (``codegen_workers``), whose thread only compiles the code
+      they served (a replay generates all code on the search's thread).
     * ``compile_start_s``: the search's thread starting one compile
       (Helion's precompiler and fork): the engine's ``compile_start``
       seconds per config where counted, else what its counters leave
@@ -234,15 +248,20 @@ def _main_thread_costs(
         prepared = [e for e in first_timings(events) if e.get("status") != "cancelled"]
         if counters.get("waiting_seconds") is None or "codegen" not in seconds or not prepared:
             continue  # not the pipelined engine's counters
-        codegen.append(seconds["codegen"] / len(prepared))
+        if not (run.get("options") or {}).get("codegen_workers"):
+            # with codegen processes the thread only compiles served code; a replay has none
+            codegen.append(seconds["codegen"] / len(prepared))
         if "compile_start" in seconds:
             start.append(seconds["compile_start"] / len(prepared))
         else:
             unnamed = run["wall_s"] - sum(seconds.values()) - engine_start
             start.append(max(0.0, unnamed) / len(prepared))
-    if not codegen:
+    if not start:
         return {}
-    return {"codegen_s": statistics.median(codegen), "compile_start_s": statistics.median(start)}
+    out = {"compile_start_s": statistics.median(start)}
+    if codegen:
+        out["codegen_s"] = statistics.median(codegen)
+    return out
 
 
 def _engine_start(events: list[dict[str, Any]], workers: int, timeout: float, codegen: float) -> float | None:
@@ -371,17 +390,26 @@ def own_seconds(run: dict[str, Any], events: list[dict[str, Any]]) -> float | No
     return run["wall_s"] - sum(b["t_end"] - b["t_start"] for b in batches) - rebench
 
 
+def slowed_by(trace: Path, run: dict[str, Any]) -> str | None:
+    """What slowed a run's host side ("cProfile"), or None for a plain run."""
+    if run.get("profiled") or trace.with_suffix(".profile.txt").exists():
+        return "cProfile"
+    return None
+
+
 def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> list[dict[str, Any]]:
     """The dataset's lines (meta first)."""
     folder = results / gpu / workload
     run_files = sorted((folder / "runs").glob("*.jsonl"))
     rows = Rows()
-    runs, traces = [], []
+    runs, traces, slowed = [], [], []
     for index, path in enumerate(run_files):
         events = read_trace(path)
         runs.append(json.loads(path.with_suffix(".json").read_text()))
         traces.append(events)
-        add_run(rows, index, events)
+        slowed.append(slowed_by(path, runs[-1]))
+        add_run(rows, index, events, slowed=slowed[-1] is not None)
+    timed = [i for i, s in enumerate(slowed) if s is None]  # runs whose host seconds calibrate
     headers = [h for h in map(header_of, traces) if h is not None]
     # the first header that records the compiler's seeds, else the first
     header = next((h for h in headers if "compiler_seed_configs" in h), headers[0] if headers else None)
@@ -417,14 +445,14 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
         "helion": (runs[0].get("versions") or {}).get("helion") if runs else None,
         "eager_reference_ms": (retime.get("median_ms") or {}).get("eager reference"),
         "eager_reference_device_ms": (retime.get("graph_median_ms") or {}).get("eager reference"),
-        "runs": [_run_entry(path, run, events) for path, run, events in zip(run_files, runs, traces)],
-        "costs": calibrate(runs, traces, workers, timeout),
+        "runs": [_run_entry(*entry) for entry in zip(run_files, runs, traces, slowed)],
+        "costs": calibrate([runs[i] for i in timed], [traces[i] for i in timed], workers, timeout),
         "configs": len(rows.rows),
     }
     return [meta, *rows.rows.values()]
 
 
-def _run_entry(path: Path, run: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+def _run_entry(path: Path, run: dict[str, Any], events: list[dict[str, Any]], slowed: str | None) -> dict[str, Any]:
     return {
         "file": path.name,
         "algorithm": run["algorithm"],
@@ -435,6 +463,7 @@ def _run_entry(path: Path, run: dict[str, Any], events: list[dict[str, Any]]) ->
         "configs_timed": run["configs_timed"],
         "own_s": own_seconds(run, events),
         "best_config": run.get("best_config"),
+        "slowed_by": slowed,  # its wall and own seconds are not a plain run's
     }
 
 

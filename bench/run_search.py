@@ -245,6 +245,7 @@ def run(args: argparse.Namespace) -> None:
         "search_own_s": own_seconds(search, wall, read_trace(Path(args.trace))),
         "phase_seconds": getattr(search, "phase_seconds", None),
         "versions": versions(),
+        "profiled": bool(args.profile),  # cProfile slows the search's thread: build_dataset.py keeps no costs of it
         "shootout": [
             {"config": config_dict(c), "search_ms": o.median, "shootout_ms": o.shootout_ms}
             for c, o in getattr(search, "observations", {}).items()

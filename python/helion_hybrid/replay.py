@@ -252,6 +252,33 @@ class Dataset:
 
 
 # ----------------------------------------------------------------------------- the GPU's space
+#: Config keys and the Helion version that introduced them: a dataset recorded
+#: by an older Helion has no slot for them (helion 1.5.1 added
+#: ``reduction_fusion``, one boolean slot in kernels with two or more
+#: reductions over one dimension, e.g. softmax and cross-entropy).
+KEYS_SINCE: dict[str, tuple[int, ...]] = {"reduction_fusion": (1, 5, 1)}
+
+
+def recorded_helion(meta: dict[str, Any]) -> tuple[int, ...] | None:
+    """The version of Helion that recorded a dataset (None if unknown)."""
+    version = (meta["space"].get("versions") or {}).get("helion") or meta.get("helion")
+    if not version:
+        return None
+    parts = []
+    for part in str(version).split("+")[0].split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return tuple(parts) or None
+
+
+def keys_newer_than(version: tuple[int, ...] | None) -> set[str]:
+    """Config keys a Helion of ``version`` did not have (none if unknown)."""
+    if version is None:
+        return set()
+    return {key for key, since in KEYS_SINCE.items() if version < since}
+
+
 @contextlib.contextmanager
 def gpu_space(meta: dict[str, Any]) -> Iterator[None]:
     """Helion on the CPU builds and normalises configs as on the recorded
@@ -263,6 +290,9 @@ def gpu_space(meta: dict[str, Any]) -> Iterator[None]:
     compute capability and minimum dot size); the CPU answers no to all of
     them, which removes slots and choices the GPU had. Only queries are
     patched: every config still goes through Helion's own normalisation.
+    Config keys newer than the Helion that recorded the dataset
+    (:data:`KEYS_SINCE`) are answered as unsupported, as that Helion had
+    no such slot.
 
     Raises:
         ValueError: for a recorded device this does not know how to emulate.
@@ -284,8 +314,11 @@ def gpu_space(meta: dict[str, Any]) -> Iterator[None]:
         return tuple(min_dot_size(target)(compat.torch_dtype_to_tl(lhs), compat.torch_dtype_to_tl(rhs)))
 
     supports_key = config_spec.ConfigSpec.supports_config_key
+    absent = keys_newer_than(recorded_helion(meta))
 
     def supports_config_key(self: Any, key: str) -> bool:
+        if key in absent:
+            return False
         # host descriptors need a CUDA device >= sm_90; the bound arguments live on the CPU here
         if key == "host_tensor_descriptors":
             return bool(self.backend.supports_config_key(key))
@@ -434,7 +467,7 @@ class ReplaySession:
             status = "error"
         compile_s = first.get("compile_s")
         if compile_s is None:
-            compile_s = statistics.median([f["compile_s"] for f in m.firsts if f.get("compile_s")] or [1.0])
+            compile_s = self._compile_estimate(m)
         return Answer(
             key,
             "recorded",
@@ -444,6 +477,22 @@ class ReplaySession:
             centre,
             m,
         )
+
+    def _compile_estimate(self, m: Measured) -> float:
+        """Compile seconds for a recorded first timing without them (a
+        profiled run's, a hung compile's): the median of the config's other
+        recorded compiles, else of its nearest recorded configs', else 1 s."""
+        own = [f["compile_s"] for f in m.firsts if f.get("compile_s")]
+        if own:
+            return float(statistics.median(own))
+        if self.surrogate is not None:
+            import helion
+
+            near = self.surrogate.neighbours(helion.Config(**m.config))
+            compiles = [c for n in near for f in n.firsts if (c := f.get("compile_s"))]
+            if compiles:
+                return float(statistics.median(compiles))
+        return 1.0
 
     def _surrogate(self, key: str, config: Any) -> Answer:
         assert self.surrogate is not None, "the session has no surrogate (bind the space first)"
@@ -600,7 +649,9 @@ class ReplayBackend:
             next_done = min((self._done_at[o.index] for o in running), default=math.inf)
             step = min(timeout, max(0.0, next_done - self.clock.now()))
             if math.isfinite(step):
-                self.clock.advance(step)
+                # at least one ulp: a step too small to move the clock (a deadline 1e-15 s
+                # ahead) would have the engine wait for it forever on a deterministic clock
+                self.clock.advance(max(step, math.ulp(self.clock.now())))
 
     def kill(self, obs: Observation) -> None:
         self._done_at[obs.index] = math.inf
