@@ -183,8 +183,9 @@ def calibrate(
     * ``codegen_s`` again, where the runs of the pipelined engine count it:
       their code-generation seconds per config replace the estimate above
       (a direct measurement of the same step); not from runs with codegen
-      processes (``codegen_workers``), whose thread only compiles the code
-      they served (a replay generates all code on the search's thread).
+      processes (``codegen_offloaded`` in their counters), whose thread
+      only loads the code they served (a replay generates all code on the
+      search's thread).
     * ``compile_start_s``: the search's thread starting one compile
       (Helion's precompiler and fork): the engine's ``compile_start``
       seconds per config where counted, else what its counters leave
@@ -246,10 +247,10 @@ def _main_thread_costs(
         counters = run.get("counters") or {}
         seconds = counters.get("seconds") or {}
         prepared = [e for e in first_timings(events) if e.get("status") != "cancelled"]
-        if counters.get("waiting_seconds") is None or "codegen" not in seconds or not prepared:
+        if counters.get("waiting_seconds") is None or not prepared:
             continue  # not the pipelined engine's counters
-        if not (run.get("options") or {}).get("codegen_workers"):
-            # with codegen processes the thread only compiles served code; a replay has none
+        if "codegen" in seconds and not counters.get("codegen_offloaded"):
+            # with codegen processes the thread only loads served code; a replay has none
             codegen.append(seconds["codegen"] / len(prepared))
         if "compile_start" in seconds:
             start.append(seconds["compile_start"] / len(prepared))
