@@ -126,6 +126,8 @@ class Observation:
             ``deduplicated`` or a failure / cancellation status.
         record: the timing record (samples of every timing, all fidelities).
         compile_s: seconds its compile ran (until killed, for a timeout).
+        prepare_s: seconds the search's thread spent generating its code
+            (or loading code generated elsewhere) and starting its compile.
         submitted_at, started_at, compiled_at, finished_at: clock times.
         device_ms: CUDA-graph device time (None until measured, nan if it
             cannot be measured).
@@ -144,6 +146,7 @@ class Observation:
     status: str = "queued"
     record: TimingRecord | None = None
     compile_s: float | None = None
+    prepare_s: float = 0.0
     submitted_at: float = math.nan
     started_at: float | None = None
     compiled_at: float | None = None
@@ -575,6 +578,7 @@ class EvaluationEngine:
         background = self.backend.start(obs)
         # Helion prepares the precompiler and forks here, on this thread
         self.counters.seconds["compile_start"] += self.clock.now() - obs.started_at
+        obs.prepare_s += self.clock.now() - obs.started_at
         self.background_compiles = (
             background if self.background_compiles is None else self.background_compiles or background
         )
@@ -595,9 +599,11 @@ class EvaluationEngine:
         except Exception as error:  # a bad config never aborts the search
             error.__traceback__ = None
             self.counters.seconds[activity] += self.clock.now() - start
+            obs.prepare_s += self.clock.now() - start
             self._finish(obs, "error", reason=f"codegen: {type(error).__name__}: {error}")
             return False
         self.counters.seconds[activity] += self.clock.now() - start
+        obs.prepare_s += self.clock.now() - start
         twin = self._by_source.get(obs.source_key) if obs.source_key is not None else None
         if twin is not None and twin.ok:
             obs.record = twin.record
@@ -678,6 +684,7 @@ class EvaluationEngine:
                 "status": status,
                 "perf_ms": obs.median if obs.ok else None,
                 "compile_s": obs.compile_s,
+                "prepare_s": obs.prepare_s,
                 "fidelity": f"{obs.repetitions} reps",
                 "samples": list(obs.samples) if obs.ok else None,
                 "check_s": obs.record.check_seconds if obs.record is not None else None,
