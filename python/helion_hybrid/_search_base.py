@@ -67,7 +67,9 @@ def default_backend(search: MultiFidelitySearchBase) -> Backend:
 
     provider = search.benchmark_provider
     assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
-    workers = resolve_workers(search.options.codegen_workers, _uses_cuda(provider.args))
+    # forked codegen processes only where Helion itself forks its compiles
+    forks = search.settings.autotune_precompile == "fork"
+    workers = resolve_workers(search.options.codegen_workers, forks and _uses_cuda(provider.args))
     return HelionBackend(provider, search.log, codegen_workers=workers)
 
 

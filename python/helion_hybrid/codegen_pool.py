@@ -35,7 +35,8 @@ from typing import Any
 #: After this many failures with no success, the pool is no longer used.
 MAX_FAILURES_WITHOUT_SUCCESS = 4
 
-#: Codegen processes of a search whose kernel runs on CUDA, unless its
+#: Codegen processes of a search whose kernel runs on CUDA (with Helion's
+#: compiles in forked processes, its default), unless its
 #: ``codegen_workers`` option says otherwise. Four generate ~40 configs a
 #: second at attention's ~0.1 s per config, several times what 16 compile
 #: workers finish; on a CPU the default is none, because there timing runs

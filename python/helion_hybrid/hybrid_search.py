@@ -98,7 +98,8 @@ class HybridSearchOptions:
         codegen_workers: processes that generate Helion's code off the
             search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it;
             None: :data:`~helion_hybrid.codegen_pool.CUDA_CODEGEN_WORKERS`
-            where the kernel runs on CUDA, else 0.
+            where the kernel runs on CUDA and Helion forks its compiles
+            (``autotune_precompile="fork"``, its default), else 0.
         warm_start: read this kernel's earlier tunings at other shapes from
             the tuning store (:mod:`helion_hybrid.warm_start`) ...
         warm_seed_configs: ... put the nearest shape's fastest configs into
