@@ -41,7 +41,8 @@ ENGINE_HEADING = (
     "\n### Where HybridSearch's time went\n\n"
     "Medians over seeds (longest gap: the maximum; stragglers: the sum). Compile floor: compile seconds "
     "summed over configs / compile workers. Finish: the shootout and after. Main thread: seconds by "
-    "activity on the search's one thread. Longest gap: the longest stretch of a run without a finished "
+    "activity on the search's one thread, and per config tried (everything but waiting, over the configs "
+    "that reached a first timing or failed). Longest gap: the longest stretch of a run without a finished "
     "evaluation.\n\n"
 )
 
@@ -186,7 +187,10 @@ def engine_breakdown(run: dict[str, Any], events: list[dict[str, Any]]) -> dict[
     finish = sum(phases.get(p, 0.0) for p in ("shootout", "finish", "finalize"))
     times = sorted(e["t"] for e in events if e.get("event") != "header" and "t" in e)
     gaps = [b - a for a, b in zip([0.0, *times], times)]
+    configs = sum(1 for e in events if e.get("event") == "first_timing" and e.get("status") != "cancelled")
+    busy = sum(v for k, v in counters["seconds"].items() if k != "waiting")
     return {
+        "main_thread_ms_per_config": 1000 * busy / configs if configs else None,
         "wall_s": run["wall_s"],
         "compile_floor_s": floor,
         "finish_s": finish,
@@ -215,6 +219,8 @@ def engine_table(results: Path) -> list[dict[str, Any]]:
             row: dict[str, Any] = {"workload": workload, "label": label, "seeds": len(parts)}
             for key in ("wall_s", "compile_floor_s", "finish_s", "wall_over_floor_and_finish", "waiting_s"):
                 row[key] = statistics.median(p[key] for p in parts)
+            per_config = [p["main_thread_ms_per_config"] for p in parts if p["main_thread_ms_per_config"] is not None]
+            row["main_thread_ms_per_config"] = statistics.median(per_config) if per_config else None
             row["longest_gap_s"] = max(p["longest_gap_s"] for p in parts)
             row["stragglers_killed"] = sum(p["stragglers_killed"] for p in parts)
             activities = sorted({a for p in parts for a in p["main_thread_s"]} - {"waiting"})
@@ -228,14 +234,16 @@ def engine_table(results: Path) -> list[dict[str, Any]]:
 def engine_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| workload | label | seeds | wall (s) | compile floor (s) | finish (s) | wall / (floor + finish) | "
-        "main thread (s) | waiting (s) | longest gap (s) | stragglers killed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "main thread (s) | main thread per config (ms) | waiting (s) | longest gap (s) | stragglers killed |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         main = ", ".join(f"{a} {v:.1f}" for a, v in r["main_thread_s"].items())
+        per_config = "-" if r["main_thread_ms_per_config"] is None else f"{r['main_thread_ms_per_config']:.0f}"
         lines.append(
             f"| {r['workload']} | {r['label']} | {r['seeds']} | {r['wall_s']:.1f} | {r['compile_floor_s']:.1f} | "
-            f"{r['finish_s']:.1f} | {r['wall_over_floor_and_finish']:.2f} | {main} | {r['waiting_s']:.1f} | "
+            f"{r['finish_s']:.1f} | {r['wall_over_floor_and_finish']:.2f} | {main} | {per_config} | "
+            f"{r['waiting_s']:.1f} | "
             f"{r['longest_gap_s']:.1f} | {r['stragglers_killed']} |"
         )
     return "\n".join(lines) + "\n"
