@@ -8,6 +8,7 @@ set SEARCH_OPTIONS (a JSON object of the search's keyword options).
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
 import sys
@@ -17,6 +18,11 @@ import torch
 
 import helion_hybrid
 from helion_hybrid.kernels import add, matmul, softmax  # noqa: E402  (after HELION_BACKEND is set by the caller)
+
+# A crash (e.g. an abort at interpreter exit, seen once in ~25 runs with
+# codegen processes) then prints every thread's Python stack to stderr,
+# which the caller's assertion shows.
+faulthandler.enable(all_threads=True)
 
 
 def _with_options(options: dict) -> None:
