@@ -84,9 +84,13 @@ class Rows:
         return self.rows[key]
 
 
-def add_run(rows: Rows, run_index: int, events: list[dict[str, Any]], slowed: bool = False) -> None:
+def add_run(
+    rows: Rows, run_index: int, events: list[dict[str, Any]], slowed: bool = False, offloaded: bool = False
+) -> None:
     """Every measurement of one trace into ``rows``; ``slowed``: a profiled
-    run (no host seconds, no compile timeouts; see the module docstring)."""
+    run (no host seconds, no compile timeouts; see the module docstring);
+    ``offloaded``: codegen processes served its code (its per-config
+    ``prepare_s`` is a load, not the generation a replay charges)."""
     seen: dict[str, list[float]] = {}
     for e in events:
         kind = e.get("event")
@@ -107,6 +111,8 @@ def add_run(rows: Rows, run_index: int, events: list[dict[str, Any]], slowed: bo
             }
             if slowed:
                 first["slowed"] = True
+            elif not offloaded and e.get("prepare_s") is not None:
+                first["prepare_s"] = e["prepare_s"]
             rows.row(e["config"])["first"].append(first)
             seen[key_of(e["config"])] = list(values) if not aggregate else []
         elif kind == "retime" and e.get("status") == "ok" and e.get("samples"):
@@ -409,7 +415,8 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
         runs.append(json.loads(path.with_suffix(".json").read_text()))
         traces.append(events)
         slowed.append(slowed_by(path, runs[-1]))
-        add_run(rows, index, events, slowed=slowed[-1] is not None)
+        offloaded = bool((runs[-1].get("counters") or {}).get("codegen_offloaded"))
+        add_run(rows, index, events, slowed=slowed[-1] is not None, offloaded=offloaded)
     timed = [i for i, s in enumerate(slowed) if s is None]  # runs whose host seconds calibrate
     headers = [h for h in map(header_of, traces) if h is not None]
     # the first header that records the compiler's seeds, else the first

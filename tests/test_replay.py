@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from helion_hybrid import replay
-from helion_hybrid.evaluation import EvaluationEngine, StragglerPolicy
+from helion_hybrid.evaluation import EvaluationEngine, Observation, StragglerPolicy
 from helion_hybrid.replay import Dataset, ReplayBackend, ReplaySession, config_key
 
 DATA = Path(__file__).resolve().parents[1] / "bench" / "data"
@@ -155,6 +155,24 @@ def test_a_wait_too_short_to_move_the_clock_still_moves_it() -> None:
     session.clock.advance(30.0)
     ReplayBackend(session).wait([], 1e-15)
     assert session.clock.now() > 30.0
+
+
+def test_a_configs_recorded_preparation_seconds_replace_the_datasets_costs() -> None:
+    # config 0 records 0.5 s of code generation + compile start on the search's thread; config 1
+    # records none and is charged the dataset's codegen_s + compile_start_s (0.1 + 0.05)
+    dataset = tiny_dataset({0: 1.0, 1: 1.0})
+    for first in dataset.rows[config_key({"x": 0})].firsts:
+        first["prepare_s"] = 0.5
+    dataset.costs["compile_start_s"] = 0.05
+    charged = {}
+    for x in (0, 1):
+        session = ReplaySession(dataset, seed=0, charge_real_time=False)
+        backend = ReplayBackend(session)
+        obs = Observation(0, FakeConfig(x=x), np.zeros(1, dtype=np.int32), None, "t", 5)
+        backend.prepare(obs)
+        backend.start(obs)
+        charged[x] = session.clock.now()
+    assert charged == pytest.approx({0: 0.5, 1: 0.15})
 
 
 def test_a_first_timing_without_compile_seconds_takes_the_configs_other_compiles() -> None:

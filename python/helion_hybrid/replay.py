@@ -11,7 +11,9 @@ the recordings. A replay runs a search's own code unchanged on a
   timeout for Helion's searches, the engine's straggler policy for ours);
 * timing by the repetitions requested (kernel time plus the calibrated
   per-call overhead), or Helion's ~50 ms window per first timing;
-* the recorded code generation, baseline and rebenchmark costs;
+* the recorded code generation, baseline and rebenchmark costs (code
+  generation and compile start per config where its trace recorded
+  them, ``prepare_s``: results then arrive in the recorded order);
 * the search's own work (models, bookkeeping) in real seconds, as it runs
   here (outside ``clock.simulating()`` blocks).
 
@@ -404,6 +406,9 @@ class Answer:
             (its compile never ends).
         compile_s: seconds its compile takes.
         check_s: first call and accuracy check.
+        prepare_s: the search's thread generating its code and starting
+            its compile, where the recording measured it per config (None:
+            the dataset's per-config costs).
         centre_ms: its centre in window units (None if it does not run).
         measured: its dataset row (None for a surrogate answer).
     """
@@ -415,6 +420,7 @@ class Answer:
     check_s: float
     centre_ms: float | None
     measured: Measured | None
+    prepare_s: float | None = None
 
     @property
     def runs(self) -> bool:
@@ -476,6 +482,7 @@ class ReplaySession:
             float(first.get("check_s") or self.costs["check_s"]),
             centre,
             m,
+            first.get("prepare_s"),
         )
 
     def _compile_estimate(self, m: Measured) -> float:
@@ -628,15 +635,18 @@ class ReplayBackend:
 
     def prepare(self, obs: Observation) -> str | None:
         with self.clock.simulating():
-            obs.handle = self._answer(obs)
-            self.clock.advance(self.session.costs["codegen_s"])
+            obs.handle = answer = self._answer(obs)
+            # a recorded per-config cost covers the compile's start too (see start)
+            self.clock.advance(answer.prepare_s if answer.prepare_s is not None else self.session.costs["codegen_s"])
         return None
 
     def start(self, obs: Observation) -> bool:
         with self.clock.simulating():
-            # the search's thread starting the compile (Helion's precompiler and fork)
-            self.clock.advance(self.session.costs.get("compile_start_s", 0.0))
-            self._done_at[obs.index] = self.clock.now() + self._answer(obs).compile_s
+            answer = self._answer(obs)
+            if answer.prepare_s is None:
+                # the search's thread starting the compile (Helion's precompiler and fork)
+                self.clock.advance(self.session.costs.get("compile_start_s", 0.0))
+            self._done_at[obs.index] = self.clock.now() + answer.compile_s
         return True
 
     def poll_compile(self, obs: Observation) -> bool | None:
