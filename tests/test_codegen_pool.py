@@ -168,25 +168,3 @@ def test_codegen_processes_default_to_a_few_on_cuda_and_none_elsewhere():
         HybridSearchOptions(codegen_workers=-1)
     with pytest.raises(TypeError, match="codegen_workers"):
         HybridSearchOptions(codegen_workers="4")
-
-
-class _SlowPrepare(ScriptedBackend):
-    """Generating a config's code takes 0.2 simulated seconds on the engine's thread."""
-
-    def prepare(self, obs):
-        self.clock.advance(0.2)
-        return None
-
-
-def test_each_first_timing_reports_the_threads_seconds_preparing_it():
-    events = []
-    backend = _SlowPrepare(lambda c: 1.0, lambda c: 1.0 + c)
-    engine = EvaluationEngine(
-        backend, workers=2, stragglers=StragglerPolicy(floor_s=5.0, ceiling_s=60.0), listeners=[events.append]
-    )
-    engine.submit([(c, None, np.zeros(1, dtype=np.int32)) for c in range(4)], 5, "test")
-    while engine.in_flight:
-        engine.step()
-    firsts = [e for e in events if e["event"] == "first_timing"]
-    assert len(firsts) == 4 and all(e["prepare_s"] == pytest.approx(0.2) for e in firsts)
-    assert engine.counters.seconds["codegen"] == pytest.approx(0.8)

@@ -221,3 +221,25 @@ def test_an_interrupt_leaves_no_process_behind():
         finally:
             engine.close()
     assert backend.alive() == []
+
+
+class _SlowPrepare(ScriptedBackend):
+    """Generating a config's code takes 0.2 simulated seconds on the engine's thread."""
+
+    def prepare(self, obs):
+        self.clock.advance(0.2)
+        return None
+
+
+def test_each_first_timing_reports_the_threads_seconds_preparing_it():
+    events = []
+    backend = _SlowPrepare(lambda c: 1.0, lambda c: 1.0 + c)
+    engine = EvaluationEngine(
+        backend, workers=2, stragglers=StragglerPolicy(floor_s=5.0, ceiling_s=60.0), listeners=[events.append]
+    )
+    engine.submit([(c, None, np.zeros(1, dtype=np.int32)) for c in range(4)], 5, "test")
+    while engine.in_flight:
+        engine.step()
+    firsts = [e for e in events if e["event"] == "first_timing"]
+    assert len(firsts) == 4 and all(e["prepare_s"] == pytest.approx(0.2) for e in firsts)
+    assert engine.counters.seconds["codegen"] == pytest.approx(0.8)

@@ -61,16 +61,11 @@ def last_search() -> MultiFidelitySearchBase | None:
 
 def default_backend(search: MultiFidelitySearchBase) -> Backend:
     """Helion's compile pipeline and timers (a replay passes its own)."""
-    from .codegen_pool import resolve_workers
     from .helion_backend import HelionBackend
-    from .timing import _uses_cuda
 
     provider = search.benchmark_provider
     assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
-    # forked codegen processes only where Helion itself forks its compiles
-    forks = search.settings.autotune_precompile == "fork"
-    workers = resolve_workers(search.options.codegen_workers, forks and _uses_cuda(provider.args))
-    return HelionBackend(provider, search.log, codegen_workers=workers)
+    return HelionBackend(provider, search.log, codegen_workers=search.options.codegen_workers)
 
 
 class MultiFidelitySearchBase(PopulationBasedSearch):

@@ -577,8 +577,7 @@ class EvaluationEngine:
         obs.started_at = self.clock.now()
         background = self.backend.start(obs)
         # Helion prepares the precompiler and forks here, on this thread
-        self.counters.seconds["compile_start"] += self.clock.now() - obs.started_at
-        obs.prepare_s += self.clock.now() - obs.started_at
+        self._charge(obs, "compile_start", obs.started_at)
         self.background_compiles = (
             background if self.background_compiles is None else self.background_compiles or background
         )
@@ -598,12 +597,10 @@ class EvaluationEngine:
             obs.source_key = self.backend.prepare(obs)
         except Exception as error:  # a bad config never aborts the search
             error.__traceback__ = None
-            self.counters.seconds[activity] += self.clock.now() - start
-            obs.prepare_s += self.clock.now() - start
+            self._charge(obs, activity, start)
             self._finish(obs, "error", reason=f"codegen: {type(error).__name__}: {error}")
             return False
-        self.counters.seconds[activity] += self.clock.now() - start
-        obs.prepare_s += self.clock.now() - start
+        self._charge(obs, activity, start)
         twin = self._by_source.get(obs.source_key) if obs.source_key is not None else None
         if twin is not None and twin.ok:
             obs.record = twin.record
@@ -612,6 +609,13 @@ class EvaluationEngine:
             self._finish(obs, "deduplicated")
             return False
         return True
+
+    def _charge(self, obs: Observation, activity: str, since: float) -> None:
+        """The thread's seconds since ``since`` on ``obs``: to ``activity``
+        and to the config's ``prepare_s``."""
+        spent = self.clock.now() - since
+        self.counters.seconds[activity] += spent
+        obs.prepare_s += spent
 
     def _reap(self) -> None:
         now = self.clock.now()

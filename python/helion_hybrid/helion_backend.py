@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from helion.autotuner import benchmark_provider as _bp
 from helion.autotuner.process_utils import signal_process_tree
 
-from .codegen_pool import CodegenPool
+from .codegen_pool import CodegenPool, resolve_workers
 from .evaluation import Observation, WallClock
 from .timing import GraphDeviceTimer, TimingRecord, _uses_cuda
 
@@ -39,14 +39,20 @@ class HelionBackend:
         provider: the search's benchmark provider (set up by Helion).
         log: the search's logger.
         codegen_workers: processes that generate code off the search's
-            thread (:mod:`helion_hybrid.codegen_pool`); 0: none.
+            thread (:mod:`helion_hybrid.codegen_pool`); 0: none; None:
+            :func:`~helion_hybrid.codegen_pool.resolve_workers`'s default,
+            some where the kernel runs on CUDA and Helion forks its
+            compiles.
     """
 
-    def __init__(self, provider: MultiFidelityBenchmarkProvider, log: Any, codegen_workers: int = 0) -> None:
+    def __init__(self, provider: MultiFidelityBenchmarkProvider, log: Any, codegen_workers: int | None = 0) -> None:
         self.provider = provider
         self.kernel = provider.kernel
         self.log = log
         self.clock = WallClock()
+        if codegen_workers is None:
+            forks = provider.settings.autotune_precompile == "fork"
+            codegen_workers = resolve_workers(None, forks and self.uses_device_time())
         self._pool = CodegenPool(partial(_generate_code, self.kernel), codegen_workers) if codegen_workers else None
         self._pool_warned = False
         self._device_timer: GraphDeviceTimer | None = None
@@ -200,7 +206,7 @@ class HelionBackend:
         return self.provider.sample(self._timed_config(obs), repetitions)
 
     def uses_device_time(self) -> bool:
-        return _uses_cuda(self.provider._working_args())
+        return _uses_cuda(self.provider.args)  # a clone of mutated arguments lives on the same device
 
     def device_time(self, obs: Observation) -> float | None:
         if not self.uses_device_time():
