@@ -243,3 +243,30 @@ def test_each_first_timing_reports_the_threads_seconds_preparing_it():
     firsts = [e for e in events if e["event"] == "first_timing"]
     assert len(firsts) == 4 and all(e["prepare_s"] == pytest.approx(0.2) for e in firsts)
     assert engine.counters.seconds["codegen"] == pytest.approx(0.8)
+
+
+class _CountedWaits(ScriptedBackend):
+    """Fails the test instead of spinning: a stuck engine waits without end."""
+
+    def wait(self, running, timeout):
+        self.waits = getattr(self, "waits", 0) + 1
+        assert self.waits < 1000, "the engine keeps waiting without the clock reaching the deadline"
+        super().wait(running, timeout)
+
+
+@pytest.mark.parametrize("step_timeout", [None, 2.0])
+def test_a_hang_is_abandoned_when_the_deadline_sum_rounds(step_timeout):
+    # started at 8.84569780422085 with a 10 s limit: the deadline is 18.845697804220848, and
+    # 18.845697804220848 - 8.84569780422085 = 9.999999999999998 < 10 (a replayed softmax
+    # refinement spun at that deadline for ever)
+    start, limit = 8.84569780422085, 10.0
+    assert (start + limit) - start < limit
+    backend = _CountedWaits(lambda c: math.inf, lambda c: 1.0)
+    engine = _engine(backend, workers=2, floor_s=limit, ceiling_s=limit)
+    backend.clock.advance(start)
+    _submit(engine, [0])
+    done = []
+    while engine.in_flight:
+        done += engine.step(timeout=step_timeout)
+    assert [o.status for o in done] == ["timeout"] and backend.killed == [0]
+    assert done[0].compile_s == pytest.approx(limit)

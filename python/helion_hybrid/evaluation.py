@@ -629,7 +629,10 @@ class EvaluationEngine:
             done = self.backend.poll_compile(obs)
             assert obs.started_at is not None
             elapsed = now - obs.started_at
-            if done is None and elapsed >= limit:
+            # the same sum as _next_straggler_deadline: ``now - started_at`` can round below
+            # ``limit`` at the very deadline (18.8457... - 8.8457... = 9.999...8 < 10), and a
+            # simulated clock then never moves past it
+            if done is None and now >= obs.started_at + limit:
                 self.backend.kill(obs)
                 self.counters.stragglers_killed += 1
                 obs.compile_s = elapsed
