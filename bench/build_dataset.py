@@ -192,6 +192,12 @@ def calibrate(
       processes (``codegen_offloaded`` in their counters), whose thread
       only loads the code they served (a replay generates all code on the
       search's thread).
+    * ``code_load_s``: the search's thread loading code that a codegen
+      process generated: the engine's ``code_load`` seconds per config
+      served where counted; in older runs with codegen processes (which
+      counted loads as ``codegen``), their ``codegen`` seconds less the
+      configs generated on the thread at ``codegen_s`` each, per config
+      served.
     * ``compile_start_s``: the search's thread starting one compile
       (Helion's precompiler and fork): the engine's ``compile_start``
       seconds per config where counted, else what its counters leave
@@ -244,19 +250,25 @@ def calibrate(
 def _main_thread_costs(
     runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]], engine_start: float
 ) -> dict[str, float]:
-    """Per-config code generation and compile start on the search's thread,
-    from the pipelined engine's counters (see :func:`calibrate`); empty
-    without such runs."""
+    """Per-config code generation, loading of served code and compile
+    start on the search's thread, from the pipelined engine's counters
+    (see :func:`calibrate`); empty without such runs."""
     codegen: list[float] = []
     start: list[float] = []
+    load: list[float] = []
+    older_pools: list[tuple[float, int, int]] = []  # (codegen seconds, configs prepared, configs served)
     for run, events in zip(runs, traces):
         counters = run.get("counters") or {}
         seconds = counters.get("seconds") or {}
         prepared = [e for e in first_timings(events) if e.get("status") != "cancelled"]
         if counters.get("waiting_seconds") is None or not prepared:
             continue  # not the pipelined engine's counters
-        if "codegen" in seconds and not counters.get("codegen_offloaded"):
-            # with codegen processes the thread only loads served code; a replay has none
+        served = counters.get("codegen_offloaded") or 0
+        if served and "code_load" in seconds:
+            load.append(seconds["code_load"] / served)
+        elif served:
+            older_pools.append((seconds.get("codegen", 0.0), len(prepared), served))
+        if "codegen" in seconds and not served:
             codegen.append(seconds["codegen"] / len(prepared))
         if "compile_start" in seconds:
             start.append(seconds["compile_start"] / len(prepared))
@@ -268,6 +280,10 @@ def _main_thread_costs(
     out = {"compile_start_s": statistics.median(start)}
     if codegen:
         out["codegen_s"] = statistics.median(codegen)
+        if not load:
+            load = [max(0.0, total - (n - served) * out["codegen_s"]) / served for total, n, served in older_pools]
+    if load:
+        out["code_load_s"] = statistics.median(load)
     return out
 
 

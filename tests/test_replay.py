@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from helion_hybrid import replay
+from helion_hybrid.codegen_pool import CUDA_CODEGEN_WORKERS
 from helion_hybrid.evaluation import EvaluationEngine, Observation, StragglerPolicy
 from helion_hybrid.replay import Dataset, ReplayBackend, ReplaySession, config_key
 
@@ -223,3 +224,35 @@ def test_a_replayed_search_runs_end_to_end_and_states_its_surrogate_share() -> N
     assert 0.0 <= report["surrogate_share"] <= 1.0
     assert report["flagged"] == (report["surrogate_share"] > replay.SURROGATE_FLAG_SHARE)
     assert sum(report["answers"].values()) > 0
+
+
+def test_simulated_codegen_processes_take_generation_off_the_searchs_thread() -> None:
+    # codegen 0.1 s per config on 2 simulated processes, 0.01 s to load each; compiles take 1 s
+    dataset = tiny_dataset({0: 1.0, 1: 1.0, 2: 1.0})
+    dataset.costs.update(code_load_s=0.01, compile_start_s=0.0)
+    session = ReplaySession(dataset, seed=0, charge_real_time=False)
+    backend = ReplayBackend(session, codegen_workers=2)
+    engine = EvaluationEngine(backend, workers=3, stragglers=StragglerPolicy())
+    observations = engine.submit([(FakeConfig(x=i), None, np.zeros(1, dtype=np.int32)) for i in range(3)], 5, "t")
+    while engine.in_flight:
+        engine.step()
+    assert all(o.ok for o in observations) and backend.codegen_offloaded == 3
+    # configs 0 and 1 are generated at once, config 2 waits for a free process: it starts at 0.2 s
+    starts = [o.started_at for o in observations]
+    assert starts[0] == pytest.approx(0.1, abs=0.02) and starts[2] == pytest.approx(0.2, abs=0.03)
+    seconds = engine.counters.seconds
+    assert seconds["code_load"] == pytest.approx(0.03) and seconds.get("codegen", 0.0) == 0.0
+
+
+def test_codegen_processes_are_simulated_only_where_loading_was_measured() -> None:
+    dataset = tiny_dataset({0: 1.0})
+    with pytest.raises(ValueError, match="code_load_s"):
+        ReplayBackend(ReplaySession(dataset, seed=0), codegen_workers=2)
+    default = types.SimpleNamespace(options=types.SimpleNamespace(codegen_workers=None))
+    assert replay._replay_backend(ReplaySession(dataset, seed=0), default).codegen_workers == 0
+    dataset.costs["code_load_s"] = 0.01
+    session = ReplaySession(dataset, seed=0)
+    assert replay._replay_backend(session, default).codegen_workers == CUDA_CODEGEN_WORKERS
+    assert session.codegen_workers == CUDA_CODEGEN_WORKERS  # the replay's report says so
+    none = types.SimpleNamespace(options=types.SimpleNamespace(codegen_workers=0))
+    assert replay._replay_backend(ReplaySession(dataset, seed=0), none).codegen_workers == 0

@@ -13,7 +13,12 @@ the recordings. A replay runs a search's own code unchanged on a
   per-call overhead), or Helion's ~50 ms window per first timing;
 * the recorded code generation, baseline and rebenchmark costs (code
   generation and compile start per config where its trace recorded
-  them, ``prepare_s``: results then arrive in the recorded order);
+  them, ``prepare_s``: results then arrive in the recorded order); for
+  helion_hybrid's searches with codegen processes (their default on
+  CUDA), code generation runs on simulated processes and the search's
+  thread pays the dataset's ``code_load_s`` per config, where a recorded
+  run measured it (else code is generated on the search's thread, as in
+  the runs recorded before those processes existed);
 * the search's own work (models, bookkeeping) in real seconds, as it runs
   here (outside ``clock.simulating()`` blocks).
 
@@ -450,6 +455,8 @@ class ReplaySession:
         self.trace: list[dict[str, Any]] = []
         self.best_ms = math.inf
         self.started = 0.0
+        #: simulated codegen processes of the search's backend (:class:`ReplayBackend`)
+        self.codegen_workers = 0
 
     # -- answers --------------------------------------------------------------------
     def answer(self, config: Any) -> Answer:
@@ -582,6 +589,14 @@ class ReplaySession:
             return self.rng.choice(m.device_ms)
         return answer.centre_ms * self.dataset.device_per_window
 
+    def codegen_s(self, answer: Answer) -> float:
+        """Seconds generating the answer's code takes: its recorded
+        preparation less the compile's start where recorded, else the
+        dataset's per-config cost."""
+        if answer.prepare_s is not None:
+            return max(0.0, answer.prepare_s - self.costs.get("compile_start_s", 0.0))
+        return float(self.costs["codegen_s"])
+
     def _kernel_s(self, answer: Answer) -> float:
         """Seconds one call of the answer's kernel runs."""
         return (answer.centre_ms or 0.0) * self.dataset.calls_per_window / 1000.0
@@ -617,33 +632,65 @@ class ReplaySession:
 class ReplayBackend:
     """The evaluation engine's :class:`~helion_hybrid.evaluation.Backend`,
     answering from a :class:`ReplaySession` (HybridSearch,
-    MultiFidelityBayesianSearch)."""
+    MultiFidelityBayesianSearch).
 
-    def __init__(self, session: ReplaySession) -> None:
+    Args:
+        session: the replay.
+        codegen_workers: simulated codegen processes
+            (:mod:`helion_hybrid.codegen_pool`): a config's code generation
+            then runs on the first process free, in submission order, and
+            the search's thread pays only the dataset's ``code_load_s``
+            (0: generated on the search's thread). Contention for the host's
+            cores with the compile workers is not simulated.
+    """
+
+    def __init__(self, session: ReplaySession, codegen_workers: int = 0) -> None:
+        if codegen_workers and "code_load_s" not in session.costs:
+            raise ValueError("the dataset has no code_load_s: no recorded run measured loading served code")
         self.session = session
         self.clock = session.clock
+        self.codegen_workers = codegen_workers
+        self.codegen_offloaded = 0
         self._done_at: dict[int, float] = {}
+        self._codegen_free_at = [0.0] * codegen_workers
+        self._generated_at: dict[int, float] = {}
 
     def _answer(self, obs: Observation) -> Answer:
         return self.session.answer(obs.config)
 
     def begin_codegen(self, obs: Observation) -> bool:
-        return False  # the recorded runs generated code on the search's thread
+        if not self.codegen_workers:
+            return False
+        # first free process, configs in submission order: the pool's own queue
+        slot = min(range(self.codegen_workers), key=self._codegen_free_at.__getitem__)
+        begins = max(self.clock.now(), self._codegen_free_at[slot])
+        self._generated_at[obs.index] = begins + self.session.codegen_s(self._answer(obs))
+        self._codegen_free_at[slot] = self._generated_at[obs.index]
+        return True
 
     def codegen_done(self, obs: Observation) -> bool:
-        return True
+        return self.clock.now() >= self._generated_at[obs.index]
+
+    def _served(self, obs: Observation) -> bool:
+        return obs.index in self._generated_at
 
     def prepare(self, obs: Observation) -> str | None:
         with self.clock.simulating():
             obs.handle = answer = self._answer(obs)
-            # a recorded per-config cost covers the compile's start too (see start)
-            self.clock.advance(answer.prepare_s if answer.prepare_s is not None else self.session.costs["codegen_s"])
+            if self._served(obs):
+                self.codegen_offloaded += 1
+                self.clock.advance(self.session.costs["code_load_s"])
+            else:
+                # a recorded per-config cost covers the compile's start too (see start)
+                self.clock.advance(
+                    answer.prepare_s if answer.prepare_s is not None else self.session.costs["codegen_s"]
+                )
         return None
 
     def start(self, obs: Observation) -> bool:
         with self.clock.simulating():
             answer = self._answer(obs)
-            if answer.prepare_s is None:
+            if answer.prepare_s is None or self._served(obs):
                 # the search's thread starting the compile (Helion's precompiler and fork)
                 self.clock.advance(self.session.costs.get("compile_start_s", 0.0))
             self._done_at[obs.index] = self.clock.now() + answer.compile_s
@@ -656,7 +703,10 @@ class ReplayBackend:
 
     def wait(self, running: Sequence[Observation], timeout: float) -> None:
         with self.clock.simulating():
-            next_done = min((self._done_at[o.index] for o in running), default=math.inf)
+            next_done = min(
+                (self._generated_at[o.index] if o.status == "generating" else self._done_at[o.index] for o in running),
+                default=math.inf,
+            )
             step = min(timeout, max(0.0, next_done - self.clock.now()))
             if math.isfinite(step):
                 # at least one ulp: a step too small to move the clock (a deadline 1e-15 s
@@ -703,6 +753,7 @@ class ReplayBackend:
 
     def close(self) -> None:
         self._done_at.clear()
+        self._generated_at.clear()
 
 
 # ----------------------------------------------------------------------------- Helion's provider
@@ -939,7 +990,7 @@ def make_search(
         cls = type(
             cls.__name__,
             (cls,),
-            {"backend_factory": staticmethod(lambda search: ReplayBackend(session)), "__module__": cls.__module__},
+            {"backend_factory": staticmethod(lambda search: _replay_backend(session, search)), "__module__": cls.__module__},
         )
     import inspect
 
@@ -965,6 +1016,21 @@ def make_search(
     # the compiler's seed configs import their hardware tables on first use: not the search's work
     list(search.config_gen.seed_flat_config_pairs())
     return search
+
+
+def _replay_backend(session: ReplaySession, search: Any) -> ReplayBackend:
+    """The backend of one of helion_hybrid's searches, with as many
+    simulated codegen processes as its ``codegen_workers`` ask for on the
+    recorded GPU (a CUDA device with forked compiles); by default none
+    where the dataset has no measured ``code_load_s``."""
+    from .codegen_pool import resolve_workers
+
+    requested = search.options.codegen_workers
+    if requested is None and "code_load_s" not in session.costs:
+        requested = 0  # no recorded run says what loading served code costs: generated as recorded
+    backend = ReplayBackend(session, resolve_workers(requested, on_cuda=True))
+    session.codegen_workers = backend.codegen_workers
+    return backend
 
 
 def _engine_event(session: ReplaySession, event: dict[str, Any]) -> None:
@@ -1019,6 +1085,7 @@ def run_replay(
             "gpu": dataset.meta["gpu"],
             "surrogate_share": session.surrogate_share,
             "answers": dict(session.sources),
+            "codegen_workers": session.codegen_workers,
             "flagged": session.surrogate_share > SURROGATE_FLAG_SHARE,
             "best_reference_ms": reference,
             "best_device_ms": _device_reference(dataset, best, reference),
