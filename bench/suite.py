@@ -43,7 +43,9 @@ ENGINE_HEADING = (
     "summed over configs / compile workers. Finish: the shootout and after. Main thread: seconds by "
     "activity on the search's one thread, and per config tried (everything but waiting, over the configs "
     "that reached a first timing or failed). Longest gap: the longest stretch of a run without a finished "
-    "evaluation.\n\n"
+    "evaluation. Handoff / best promoted: the fastest of the configs handed to refinement (at full "
+    "fidelity) over the fastest config promoted to medium fidelity before the handoff; above 1, the "
+    "handoff passed over a faster config.\n\n"
 )
 
 
@@ -174,6 +176,22 @@ def markdown(suite: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def handoff_over_best_promoted(events: list[dict[str, Any]]) -> float | None:
+    """The fastest handoff config's full-fidelity median over the fastest
+    promoted config's medium-fidelity median before the handoff (None
+    without both)."""
+    promoted: list[float] = []
+    handoff: list[float] = []
+    for e in events:
+        if e.get("event") != "retime" or e.get("status") != "ok" or not e.get("perf_ms"):
+            continue
+        if e.get("phase") == "handoff":
+            handoff.append(e["perf_ms"])
+        elif e.get("phase") == "promote" and not handoff:
+            promoted.append(e["perf_ms"])
+    return min(handoff) / min(promoted) if handoff and promoted else None
+
+
 def engine_breakdown(run: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
     """Where one helion_hybrid run's wall time went: its parallel compile
     floor (compile seconds summed over configs / compile workers), its
@@ -199,6 +217,7 @@ def engine_breakdown(run: dict[str, Any], events: list[dict[str, Any]]) -> dict[
         "waiting_s": counters["seconds"].get("waiting", 0.0),
         "longest_gap_s": max(gaps, default=0.0),
         "stragglers_killed": counters.get("stragglers_killed", 0),
+        "handoff_over_best_promoted": handoff_over_best_promoted(events),
     }
 
 
@@ -223,6 +242,8 @@ def engine_table(results: Path) -> list[dict[str, Any]]:
             row["main_thread_ms_per_config"] = statistics.median(per_config) if per_config else None
             row["longest_gap_s"] = max(p["longest_gap_s"] for p in parts)
             row["stragglers_killed"] = sum(p["stragglers_killed"] for p in parts)
+            ratios = [p["handoff_over_best_promoted"] for p in parts if p["handoff_over_best_promoted"] is not None]
+            row["handoff_over_best_promoted"] = statistics.median(ratios) if ratios else None
             activities = sorted({a for p in parts for a in p["main_thread_s"]} - {"waiting"})
             row["main_thread_s"] = {
                 a: statistics.median(p["main_thread_s"].get(a, 0.0) for p in parts) for a in activities
@@ -234,17 +255,19 @@ def engine_table(results: Path) -> list[dict[str, Any]]:
 def engine_markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| workload | label | seeds | wall (s) | compile floor (s) | finish (s) | wall / (floor + finish) | "
-        "main thread (s) | main thread per config (ms) | waiting (s) | longest gap (s) | stragglers killed |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "main thread (s) | main thread per config (ms) | waiting (s) | longest gap (s) | stragglers killed | "
+        "handoff / best promoted |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         main = ", ".join(f"{a} {v:.1f}" for a, v in r["main_thread_s"].items())
         per_config = "-" if r["main_thread_ms_per_config"] is None else f"{r['main_thread_ms_per_config']:.0f}"
+        handoff = "-" if r.get("handoff_over_best_promoted") is None else f"{r['handoff_over_best_promoted']:.3f}"
         lines.append(
             f"| {r['workload']} | {r['label']} | {r['seeds']} | {r['wall_s']:.1f} | {r['compile_floor_s']:.1f} | "
             f"{r['finish_s']:.1f} | {r['wall_over_floor_and_finish']:.2f} | {main} | {per_config} | "
             f"{r['waiting_s']:.1f} | "
-            f"{r['longest_gap_s']:.1f} | {r['stragglers_killed']} |"
+            f"{r['longest_gap_s']:.1f} | {r['stragglers_killed']} | {handoff} |"
         )
     return "\n".join(lines) + "\n"
 
