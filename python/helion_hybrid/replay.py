@@ -990,7 +990,10 @@ def make_search(
         cls = type(
             cls.__name__,
             (cls,),
-            {"backend_factory": staticmethod(lambda search: _replay_backend(session, search)), "__module__": cls.__module__},
+            {
+                "backend_factory": staticmethod(lambda search: _replay_backend(session, search)),
+                "__module__": cls.__module__,
+            },
         )
     import inspect
 
