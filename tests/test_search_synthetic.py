@@ -138,3 +138,15 @@ def test_shootout_retimes_the_fastest_configs_before_the_final_selection(monkeyp
     for member in finalists:
         assert member.perf == search.observations[member.config].shootout_ms
     assert dict(best.config) in [dict(m.config) for m in finalists]
+
+
+def test_exploration_without_the_model_is_an_ablation_that_still_finishes(monkeypatch):
+    # explore_by_model=False proposes Helion's random configs (space-filling), never the acquisition's
+    from helion_hybrid import hybrid_search
+
+    def no_acquisition(*args, **kwargs):
+        raise AssertionError("the acquisition was maximised")
+
+    monkeypatch.setattr(hybrid_search, "maximize_acquisition", no_acquisition)
+    best, problem = _run(monkeypatch, "HybridSearch", 0, explore_by_model=False)
+    assert len(problem.compiled) > 20 and cost_ms(dict(best.config)) < 2 * cost_ms(OPTIMUM)

@@ -17,8 +17,9 @@ Phases:
    are checked: the best pick's expected improvement under ``ei_stop`` for
    ``patience`` rounds, or no better predicted best for ``stall_batches``
    rounds, the exploration share of the budget, or a config cap.
-3. **Handoff** -- the top ``handoff_candidates`` diverse configs by posterior
-   mean are re-timed at full fidelity and seed the refinement.
+3. **Handoff** -- the top ``handoff_candidates`` diverse configs, by the
+   lower of their posterior mean and (at medium fidelity or more) their
+   measured median, are re-timed at full fidelity and seed the refinement.
 4. **Refinement** -- Helion's pattern-search moves (radius 1 plus block-size
    pairs) from each seed at full fidelity; the model screens each path's
    neighbours so only those with a real chance of improving are compiled.
@@ -34,6 +35,8 @@ Phases:
 ``pipelined=False`` keeps the earlier synchronous behaviour for comparison:
 batches of ``batch_size`` that wait for their last member, a global barrier
 per refinement generation, and Helion's compile-timeout rule.
+``explore_by_model=False`` (another ablation) explores with more of the
+initial design's space-filling pick instead of the model's proposals.
 """
 
 from __future__ import annotations
@@ -95,6 +98,11 @@ class HybridSearchOptions:
         cost_aware: the acquisition divides expected improvement by the
             predicted compile cost (a GP of log compile seconds).
         pipelined: the pipelined engine (False: synchronous batches).
+        explore_by_model: exploration proposes what maximises the
+            acquisition (False, an ablation measuring what the model adds:
+            more of the initial design's space-filling pick of Helion's
+            random configs; promotions, handoff and refinement still use
+            the model).
         codegen_workers: processes that generate Helion's code off the
             search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it;
             None: :data:`~helion_hybrid.codegen_pool.CUDA_CODEGEN_WORKERS`
@@ -148,6 +156,7 @@ class HybridSearchOptions:
     barrier_patience_s: float = 2.0
     cost_aware: bool = True
     pipelined: bool = True
+    explore_by_model: bool = True
     codegen_workers: int | None = None
     warm_start: bool = True
     warm_seed_configs: int = 8
@@ -203,7 +212,14 @@ class HybridSearchOptions:
         check_float(owner, "straggler_factor", self.straggler_factor, 1)
         check_float(owner, "barrier_patience_s", self.barrier_patience_s, 0)
         check_float(owner, "shootout_margin", self.shootout_margin, 0)
-        for name in ("cost_aware", "pipelined", "refine_by_device_time", "helion_final_selection", "warm_start"):
+        for name in (
+            "cost_aware",
+            "pipelined",
+            "explore_by_model",
+            "refine_by_device_time",
+            "helion_final_selection",
+            "warm_start",
+        ):
             check_bool(owner, name, getattr(self, name))
 
 
@@ -417,8 +433,8 @@ class HybridSearch(MultiFidelitySearchBase):
             return []
         finished = self.refit_models()
         ok = engine.successful()
-        if self.models.objective is None or len(ok) < 2:
-            # too little signal for a model: keep filling the space
+        if self.models.objective is None or len(ok) < 2 or not o.explore_by_model:
+            # too little signal for a model (or the ablation without one): keep filling the space
             more = self.initial_design_flats(len(engine.observations) + count)
             return more[len(engine.observations) :]
         model = self.models.believer(finished, engine.pending())
