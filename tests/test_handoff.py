@@ -26,6 +26,7 @@ def _search_with_results(model_ms, promoted=(0, 1), points=None):
     engine.retime_to([engine.observations[c] for c in promoted], 15, "promote")
     models = types.SimpleNamespace(
         objective=object(),
+        prior=None,
         predict=lambda pts: (
             np.array([math.log(model_ms[next(c for c in points if points[c] == list(p))]) for p in pts]),
             np.ones(len(pts)),
@@ -72,3 +73,9 @@ def test_a_lucky_low_fidelity_sample_is_ranked_by_the_model():
     # it is the slowest: it is not a starting point
     search = _search_with_results({c: 2.0 - 0.1 * c for c in range(8)}, promoted=())
     assert _handoff(search) == [4, 5, 6, 7]
+
+
+def test_an_accepted_warm_start_prior_refines_from_fewer_configs():
+    search = _search_with_results({c: 1.0 + 0.1 * c for c in range(8)})
+    search.models.prior = object()  # what an accepted prior leaves (warm_start.prior_data)
+    assert _handoff(search) == [0, 1]  # warm_handoff_candidates at full effort

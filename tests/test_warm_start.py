@@ -133,10 +133,13 @@ def test_a_prior_that_predicts_the_new_shape_shortens_the_search(monkeypatch, ea
     assert cold.counters_dict()["warm_start"] is None
     assert warm.models.prior is not None and len(warm.models.prior.ok_points) > 10
     # fewer configs tried (a shorter exploration), a kernel as fast as the cold search's (the
-    # objective is deterministic): 73 against 84 configs, the optimum against a kernel 2.6x slower
+    # objective is deterministic): 70 against 84 configs, the optimum against a kernel 2.6x slower
     assert len(warm.observations) < len(cold.observations)
     explored = [sum(s.counters_dict()["configs_timed"]["explore"].values()) for s in (warm, cold)]
     assert explored[0] < explored[1]
+    # and refinement from fewer starting points (warm_handoff_candidates: 1 against 2 at quick effort)
+    handed = [sum(s.counters_dict()["configs_retimed"]["handoff"].values()) for s in (warm, cold)]
+    assert handed == [warm.options.warm_handoff_candidates, cold.options.handoff_candidates]
     assert _best_ms(ShiftedProblem(), warm_config) <= 1.01 * _best_ms(ShiftedProblem(), cold_config)
 
 

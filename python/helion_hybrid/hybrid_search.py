@@ -118,7 +118,10 @@ class HybridSearchOptions:
             rank them with at least this Spearman correlation (else drop
             it and complete the cold initial design) ...
         warm_explore_fraction: ... exploring this fraction of
-            ``min_explore_configs`` / ``max_explore_configs``.
+            ``min_explore_configs`` / ``max_explore_configs`` ...
+        warm_handoff_candidates: ... and refining from this many configs
+            instead of ``handoff_candidates`` (the prior has shown where
+            the fast region is: fewer paths need to look for it).
         shootout_candidates: fastest configs re-timed side by side before
             the pick (1 turns the shootout off) ...
         shootout_margin: ... among those at most this much slower than the
@@ -163,6 +166,7 @@ class HybridSearchOptions:
     warm_initial_design: int = 16
     warm_min_correlation: float = 0.6
     warm_explore_fraction: float = 0.5
+    warm_handoff_candidates: int = 2
     shootout_candidates: int = 12
     shootout_margin: float = 0.3
     shootout_rounds: int = 5
@@ -180,6 +184,7 @@ class HybridSearchOptions:
             "medium_fidelity",
             "high_fidelity",
             "handoff_candidates",
+            "warm_handoff_candidates",
             "screen_max_neighbours",
             "patience",
             "stall_batches",
@@ -239,6 +244,7 @@ QUICK = dataclasses.replace(
     high_fidelity=25,
     promotions_per_batch=2,
     handoff_candidates=2,
+    warm_handoff_candidates=1,
     refine_max_generations=10,
     screen_probability=0.1,
     screen_min_neighbours=2,
@@ -505,9 +511,10 @@ class HybridSearch(MultiFidelitySearchBase):
     # -- handoff and refinement -------------------------------------------------------
     def _handoff(self) -> list[Observation]:
         """Refinement's starting points, re-timed at full fidelity: the
-        configs ranked best by the lower of the model's posterior mean and,
-        for those measured at medium fidelity or more, their median; no two
-        of them differ in fewer than two slots.
+        ``handoff_candidates`` (``warm_handoff_candidates`` with an accepted
+        warm-start prior) configs ranked best by the lower of the model's
+        posterior mean and, for those measured at medium fidelity or more,
+        their median; no two of them differ in fewer than two slots.
 
         Why the medians: on a rugged landscape the model explains much of
         it as noise and pulls its best measurements towards the mean, so by
@@ -527,11 +534,12 @@ class HybridSearch(MultiFidelitySearchBase):
             mean, _ = self.models.predict(np.stack([obs.point for obs in ok]))
             measured = [obs.median if obs.timed_repetitions >= o.medium_fidelity else math.inf for obs in ok]
             estimate = np.minimum(np.exp(mean), measured)
+        places = o.handoff_candidates if self.models.prior is None else o.warm_handoff_candidates
         chosen: list[Observation] = []
         for i in np.argsort(estimate, kind="stable"):
             if all(np.count_nonzero(ok[i].point != c.point) >= 2 for c in chosen):
                 chosen.append(ok[i])
-            if len(chosen) == o.handoff_candidates:
+            if len(chosen) == places:
                 break
         self.engine.retime_to(chosen, o.high_fidelity, "handoff")
         kind = self.engine.compare_by("device_time" if o.refine_by_device_time else "median")

@@ -13,9 +13,9 @@ one at the nearest shape, and
    predicted and measured) and gives every prior config to the
    objective, feasibility and compile-cost models as extra data, at low
    weight (one timed repetition: a noisier point than any measured here),
-   and explores less; otherwise it drops the prior and completes the cold
-   initial design, so a misleading prior costs only the prior configs it
-   timed.
+   and explores less and refines from fewer configs; otherwise it drops
+   the prior and completes the cold initial design, so a misleading prior
+   costs only the prior configs it timed.
 
 The prior is kept only where its configs exist in the new shape's space
 (Helion transfers them as it does user seed configs).
