@@ -90,8 +90,13 @@ def add_run(
     """Every measurement of one trace into ``rows``; ``slowed``: a profiled
     run (no host seconds, no compile timeouts; see the module docstring);
     ``offloaded``: codegen processes served its code (its per-config
-    ``prepare_s`` is a load, not the generation a replay charges)."""
+    ``prepare_s`` is a load, not the generation a replay charges).
+    First timings of the run's initial population (the engine's
+    ``initial`` phase; a Helion search's first batch) are marked
+    ``initial``: mostly Helion's random configs, the data's sample of the
+    space away from where searches converge."""
     seen: dict[str, list[float]] = {}
+    initial = {id(e) for e in initial_population(events)}
     for e in events:
         kind = e.get("event")
         if kind == "first_timing":
@@ -109,6 +114,8 @@ def add_run(
                 "values": values,
                 "t": e.get("t"),
             }
+            if id(e) in initial:
+                first["initial"] = True
             if slowed:
                 first["slowed"] = True
             elif not offloaded and e.get("prepare_s") is not None:
@@ -141,6 +148,19 @@ def makespan(seconds: list[float], workers: int, timeout: float) -> float:
         free[0] = start + min(s, timeout)
         end = max(end, free[0])
     return end
+
+
+def initial_population(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The first timings of a run's initial population: the engine's
+    ``initial`` phase where the trace records phases, else the first
+    batch of a Helion search."""
+    first = [e for e in events if e.get("event") == "first_timing"]
+    if any("phase" in e for e in first):
+        return [e for e in first if e.get("phase") == "initial"]
+    if not all("t" in e for e in first):
+        return []  # no completion times to find the first batch by
+    batches = helion_batches(events)
+    return batches[0] if batches else []
 
 
 def helion_batches(events: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
