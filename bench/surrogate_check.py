@@ -44,19 +44,12 @@ def held_out(path: Path, run_file: str) -> tuple[dict[str, Any], list[dict[str, 
     return meta, keep, only
 
 
-def _spearman(xs: list[float], ys: list[float]) -> float | None:
-    import numpy as np
-
-    if len(xs) < 3:
-        return None
-    rx, ry = np.argsort(np.argsort(xs)), np.argsort(np.argsort(ys))
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
 def check(path: Path, run_file: str) -> dict[str, Any]:
     import helion
+    import numpy as np
 
-    from helion_hybrid.replay import Dataset, ReplaySession, Surrogate, config_key, gpu_space, make_search
+    from helion_hybrid.replay import Dataset, ReplaySession, config_key, gpu_space, make_search
+    from helion_hybrid.warm_start import _spearman
 
     full = Dataset.load(path)
     best = full.best()[1]
@@ -65,8 +58,7 @@ def check(path: Path, run_file: str) -> dict[str, Any]:
     session = ReplaySession(rest, seed=0, charge_real_time=False)
     measured, answered, pairs = [], [], []
     with gpu_space(meta):
-        search = make_search(rest, session, "HybridSearch", 0, "full")  # binds the GPU's space
-        session.surrogate = Surrogate(rest, search.config_gen)
+        make_search(rest, session, "HybridSearch", 0, "full")  # binds the GPU's space and the surrogate
         for row in only:
             key = config_key(row["config"])
             truth = full.centre(full.rows[key]) if full.rows[key].ever_ran else None
@@ -91,7 +83,9 @@ def check(path: Path, run_file: str) -> dict[str, Any]:
         "dataset_best_ms": best,
         "measured": summary(measured),
         "surrogate": summary(answered),
-        "rank_correlation": _spearman([a for a, _ in pairs], [b for _, b in pairs]),
+        "rank_correlation": _spearman(np.array([a for a, _ in pairs]), np.array([b for _, b in pairs]))
+        if len(pairs) >= 3
+        else None,
     }
 
 
