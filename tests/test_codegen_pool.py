@@ -12,17 +12,24 @@ import numpy as np
 import pytest
 from fake_backends import ScriptedBackend
 
-from helion_hybrid.codegen_pool import MAX_FAILURES_WITHOUT_SUCCESS, CodegenPool
+from helion_hybrid.codegen_pool import MAX_FAILURES_BEFORE_FIRST_SUCCESS, CodegenPool, reason
 from helion_hybrid.evaluation import EvaluationEngine, StragglerPolicy
+
+_ATTEMPTS: list[str] = []  # per process: a forked child starts with the parent's (empty) list
 
 
 def _generate(config):
+    _ATTEMPTS.append(config)
     if config == "raise":
         raise ValueError("no code for this one")
     if config == "die":
         os._exit(3)
     if config == "hang":
         time.sleep(60)
+    if config == "cached":
+        return None
+    if config == "first call fails" and _ATTEMPTS.count(config) == 1:
+        raise RuntimeError("only on the first try")
     return f"source of {config} from {os.getpid()}"
 
 
@@ -82,15 +89,60 @@ def test_configs_waiting_for_a_child_fail_when_none_is_left():
         pool.close()
 
 
-def test_a_pool_that_keeps_failing_is_not_used():
+def test_a_pool_that_never_succeeds_is_not_used():
     pool = CodegenPool(_generate, processes=1)
     try:
-        for index in range(MAX_FAILURES_WITHOUT_SUCCESS):
-            assert pool.submit(index, "raise")
+        for index in range(MAX_FAILURES_BEFORE_FIRST_SUCCESS):
+            assert pool.usable and pool.submit(index, "raise")
             _collect(pool, [index])
         assert not pool.usable and not pool.submit("more", "a")
+        assert pool.failure_reasons == {"ValueError: no code for this one": MAX_FAILURES_BEFORE_FIRST_SUCCESS}
     finally:
         pool.close()
+
+
+def test_failures_after_a_success_cost_only_their_configs():
+    """The H200 runs lost their pool to a few failures in a row at the
+    start; once it has worked, failures never stop it."""
+    pool = CodegenPool(_generate, processes=1)
+    try:
+        assert pool.submit("first", "a") and _collect(pool, ["first"])["first"][0]
+        for index in range(3 * MAX_FAILURES_BEFORE_FIRST_SUCCESS):
+            assert pool.submit(index, "raise")
+            assert not _collect(pool, [index])[index][0]
+        assert pool.usable and pool.submit("last", "b") and _collect(pool, ["last"])["last"][0]
+        assert pool.generated == 2 and pool.failures == 3 * MAX_FAILURES_BEFORE_FIRST_SUCCESS
+    finally:
+        pool.close()
+
+
+def test_a_failed_generation_is_tried_again_in_its_child():
+    pool = CodegenPool(_generate, processes=1)
+    try:
+        assert pool.submit("t", "first call fails")
+        ok, text = _collect(pool, ["t"])["t"]
+        assert ok and text.startswith("source of first call fails")
+        assert pool.failures == 0 and pool.retried_reasons == {"RuntimeError: only on the first try": 1}
+    finally:
+        pool.close()
+
+
+def test_nothing_to_generate_is_a_success_without_code():
+    """A config compiled before the fork (Helion's default, for the
+    baseline): the caller compiles it from its own cache."""
+    pool = CodegenPool(_generate, processes=1)
+    try:
+        assert pool.submit("t", "cached")
+        assert _collect(pool, ["t"])["t"] == (True, None)
+        assert pool.successes == 1 and pool.generated == 0 and pool.failures == 0
+    finally:
+        pool.close()
+
+
+def test_a_failure_reason_is_its_first_line_shortened():
+    assert reason(ValueError("bad\nmore")) == "ValueError: bad"
+    assert len(reason("x" * 500)) == 120
+    assert reason("  ") == "(no message)"
 
 
 def test_no_child_outlives_the_pool():

@@ -121,8 +121,21 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
         backend = self.engine.backend if self.engine else None
         counters["codegen_offloaded"] = getattr(backend, "codegen_offloaded", 0)
         counters["codegen_workers"] = getattr(backend, "codegen_workers", 0)
+        counters["codegen_failures"] = getattr(backend, "codegen_failures", {})
         counters["warm_start"] = self.warm_start_report
         return counters
+
+    def _codegen_summary(self) -> str:
+        """What the codegen processes did, for the counters' log line."""
+        backend = self.engine.backend if self.engine else None
+        if not getattr(backend, "codegen_workers", 0):
+            return ""
+        failures = backend.codegen_failures
+        failed, retried = sum(failures["failed"].values()), sum(failures["retried"].values())
+        return (
+            f"; codegen processes: {backend.codegen_workers}, served {backend.codegen_offloaded}, "
+            f"failed {failed}, retried {retried}"
+        )
 
     @property
     def observations(self) -> dict[Config, Observation]:
@@ -402,7 +415,7 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
             member.perfs[:] = [obs.shootout_ms if math.isfinite(obs.shootout_ms) else self.engine.figure(obs)]
             self.population.append(member)
         self.best_perf_so_far = min(m.perf for m in self.population)
-        self.log(f"{type(self).__name__} counters: {self.counters.summary()}")
+        self.log(f"{type(self).__name__} counters: {self.counters.summary()}{self._codegen_summary()}")
         if self.options.helion_final_selection:
             self.final_candidates = min(len(ranked), self.options.final_candidates)
             return self._finalize()

@@ -17,8 +17,18 @@ generated there whenever the 4 children of the H200 ablation were busy,
 as without the pool: ``bench/results/h200/suite.md``, HybridSearch-cg4).
 
 A child that fails, dies or takes longer than ``timeout_s`` costs nothing
-but the time: its config is generated on the search's thread as before,
-and a pool whose children keep failing (or are all gone) stops being used.
+but the time: its config is generated on the search's thread as before. A
+failed generation is tried once more in its child before it counts. Only a
+pool that has never succeeded stops being used after repeated failures (its
+children cannot generate code here), or one whose children are all gone:
+once it has worked, a failure costs its config and nothing else. On the
+H200, a rule that gave up after a few failures in a row disabled the pool
+at the start of most runs, whose configs were then generated on the
+search's thread ("Codegen processes keep failing" in
+``bench/results/h200/*/runs/HybridSearch_seed*.log``; main thread
+``codegen`` in ``bench/results/h200/suite.md``). Failures are counted by reason
+(:attr:`CodegenPool.failure_reasons`), retried ones apart, so a run's
+counters say why.
 """
 
 from __future__ import annotations
@@ -32,8 +42,11 @@ from collections.abc import Callable
 from multiprocessing import connection
 from typing import Any
 
-#: After this many failures with no success, the pool is no longer used.
-MAX_FAILURES_WITHOUT_SUCCESS = 4
+#: After this many failures before its first success, the pool is no longer used.
+MAX_FAILURES_BEFORE_FIRST_SUCCESS = 8
+
+#: Characters of an error's text kept as its reason in the counts.
+REASON_CHARS = 120
 
 #: Codegen processes of a search whose kernel runs on CUDA (with Helion's
 #: compiles in forked processes, its default), unless its
@@ -52,8 +65,23 @@ def resolve_workers(requested: int | None, on_cuda: bool) -> int:
     return CUDA_CODEGEN_WORKERS if on_cuda else 0
 
 
-def _serve(conn: connection.Connection, generate: Callable[[Any], str]) -> None:
-    """A child's loop: (token, config) in, (token, ok, source or error) out."""
+def reason(error: BaseException | str) -> str:
+    """An error's type and the first line of its text, shortened: the key
+    under which failures are counted."""
+    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    return text.strip().splitlines()[0][:REASON_CHARS] if text.strip() else "(no message)"
+
+
+def _attempt(generate: Callable[[Any], str | None], config: Any) -> tuple[bool, str | None]:
+    try:
+        return True, generate(config)
+    except Exception as error:  # any codegen failure goes back as text
+        return False, f"{type(error).__name__}: {error}"
+
+
+def _serve(conn: connection.Connection, generate: Callable[[Any], str | None]) -> None:
+    """A child's loop: (token, config) in, (token, ok, source or error,
+    error of a first attempt that a second one fixed, or None) out."""
     try:
         while True:
             try:
@@ -63,10 +91,12 @@ def _serve(conn: connection.Connection, generate: Callable[[Any], str]) -> None:
             if message is None:
                 return
             token, config = message
-            try:
-                conn.send((token, True, generate(config)))
-            except Exception as error:  # any codegen failure goes back as text
-                conn.send((token, False, f"{type(error).__name__}: {error}"))
+            ok, text = _attempt(generate, config)
+            first_error = None
+            if not ok:
+                first_error = text
+                ok, text = _attempt(generate, config)
+            conn.send((token, ok, text, first_error if ok else None))
     finally:
         os._exit(0)  # no atexit handlers or buffers of the parent's
 
@@ -75,7 +105,9 @@ class CodegenPool:
     """Generates source text for configs in ``processes`` forked children.
 
     Args:
-        generate: config -> source text; it runs in the children.
+        generate: config -> source text, or None where there is nothing to
+            generate (the caller has the config compiled already); it runs
+            in the children.
         processes: children to fork (at the first :meth:`submit`).
         timeout_s: a generation taking longer counts as failed (its child is
             killed).
@@ -90,9 +122,12 @@ class CodegenPool:
         self._children: list[tuple[Any, connection.Connection]] = []
         self._busy: dict[int, tuple[Any, float]] = {}  # child slot -> (token, started)
         self._waiting: collections.deque[tuple[Any, Any]] = collections.deque()  # (token, config)
-        self.results: dict[Any, tuple[bool, str]] = {}
-        self.failures_without_success = 0
+        self.results: dict[Any, tuple[bool, str | None]] = {}
+        self.failures = 0
+        self.successes = 0
         self.generated = 0
+        self.failure_reasons: collections.Counter[str] = collections.Counter()
+        self.retried_reasons: collections.Counter[str] = collections.Counter()
 
     @property
     def processes(self) -> int:
@@ -101,10 +136,10 @@ class CodegenPool:
 
     @property
     def usable(self) -> bool:
-        """False once children have failed repeatedly with no success, or
-        none is left."""
+        """False once children have failed repeatedly before any success,
+        or none is left."""
         alive = not self._children or any(process is not None for process, _ in self._children)
-        return alive and self.failures_without_success < MAX_FAILURES_WITHOUT_SUCCESS
+        return alive and (self.successes > 0 or self.failures < MAX_FAILURES_BEFORE_FIRST_SUCCESS)
 
     def _start(self) -> None:
         context = mp.get_context("fork")
@@ -157,14 +192,8 @@ class CodegenPool:
                 self._retire(slot)
                 continue
             if message is not None:
-                _, ok, text = message
-                self.results[token] = (ok, text)
                 del self._busy[slot]
-                if ok:
-                    self.generated += 1
-                    self.failures_without_success = 0
-                else:
-                    self.failures_without_success += 1
+                self._record(token, *message[1:])
             elif now - started > self.timeout_s:
                 self._fail(token, f"codegen ran over {self.timeout_s:.0f}s")
                 self._retire(slot)
@@ -184,9 +213,20 @@ class CodegenPool:
         self.results.pop(token, None)
         self._waiting = collections.deque(item for item in self._waiting if item[0] != token)
 
-    def _fail(self, token: Any, reason: str) -> None:
-        self.results[token] = (False, reason)
-        self.failures_without_success += 1
+    def _record(self, token: Any, ok: bool, text: str | None, first_error: str | None) -> None:
+        self.results[token] = (ok, text)
+        if first_error is not None:
+            self.retried_reasons[reason(first_error)] += 1
+        if not ok:
+            self.failures += 1
+            self.failure_reasons[reason(text or "")] += 1
+            return
+        self.successes += 1
+        if text is not None:
+            self.generated += 1
+
+    def _fail(self, token: Any, why: str) -> None:
+        self._record(token, False, why, None)
 
     def _retire(self, slot: int) -> None:
         process, conn = self._children[slot]

@@ -72,7 +72,7 @@ class HelionBackend:
 
     def _generated_code(self, obs: Observation) -> str | None:
         """The source a codegen process made for ``obs``, or None (then it
-        is generated here)."""
+        is generated here, or was compiled here already)."""
         if self._pool is None:
             return None
         ok, text = self._pool.results.pop(obs.index, (False, ""))
@@ -80,7 +80,11 @@ class HelionBackend:
             self.log.debug(f"Code generated on the search's thread instead: {text}")
         if not self._pool.usable and not self._pool_warned:
             self._pool_warned = True
-            self.log.warning("Codegen processes keep failing; generating code on the search's thread from now on")
+            common = self._pool.failure_reasons.most_common(1)
+            self.log.warning(
+                "Codegen processes keep failing; generating code on the search's thread from now on"
+                + (f" (most often: {common[0][0]})" if common else "")
+            )
         return text if ok else None
 
     def prepare(self, obs: Observation) -> str | None:
@@ -188,6 +192,15 @@ class HelionBackend:
         """Configs whose code a codegen process generated."""
         return self._pool.generated if self._pool is not None else 0
 
+    @property
+    def codegen_failures(self) -> dict[str, dict[str, int]]:
+        """Codegen processes' failures by reason ("failed": the config was
+        generated on the search's thread; "retried": a second try in the
+        process succeeded); empty without processes."""
+        if self._pool is None:
+            return {}
+        return {"failed": dict(self._pool.failure_reasons), "retried": dict(self._pool.retried_reasons)}
+
     # -- timing -----------------------------------------------------------------
     def first_timing(self, obs: Observation, repetitions: int, cutoff_ms: float | None = None) -> TimingRecord:
         self.provider.repetitions = int(repetitions)
@@ -233,10 +246,12 @@ def precompiled(future: Any) -> bool:
     return bool(future.ok) and future.remote_error is None
 
 
-def _generate_code(kernel: Any, config: Any) -> str:
+def _generate_code(kernel: Any, config: Any) -> str | None:
     """In a codegen process: ``config``'s source, made exactly as
     ``compile_config`` makes it (which also writes it to Helion's code cache,
-    so the search's own load finds the file)."""
+    so the search's own load finds the file); None where the config was
+    compiled before the process was forked (Helion's default config, run
+    for the baseline), which the search's thread has compiled too."""
     generated: list[str] = []
     original = kernel.to_triton_code
 
@@ -250,9 +265,7 @@ def _generate_code(kernel: Any, config: Any) -> str:
             kernel.compile_config(config, allow_print=False)
     finally:
         del kernel.to_triton_code
-    if not generated:
-        raise RuntimeError("compile_config generated no code (already compiled in this process)")
-    return generated[-1]
+    return generated[-1] if generated else None
 
 
 @contextlib.contextmanager

@@ -651,6 +651,7 @@ class ReplayBackend:
         self.clock = session.clock
         self.codegen_workers = codegen_workers
         self.codegen_offloaded = 0
+        self.codegen_failures: dict[str, dict[str, int]] = {"failed": {}, "retried": {}}  # it never fails
         self._done_at: dict[int, float] = {}
         self._codegen_free_at = [0.0] * codegen_workers
         self._generated_at: dict[int, float] = {}
