@@ -141,12 +141,43 @@ def test_shootout_retimes_the_fastest_configs_before_the_final_selection(monkeyp
 
 
 def test_exploration_without_the_model_is_an_ablation_that_still_finishes(monkeypatch):
-    # explore_by_model=False proposes Helion's random configs (space-filling), never the acquisition's
+    # space_filling_share=1 proposes Helion's random configs (space-filling), never the acquisition's
     from helion_hybrid import hybrid_search
 
     def no_acquisition(*args, **kwargs):
         raise AssertionError("the acquisition was maximised")
 
     monkeypatch.setattr(hybrid_search, "maximize_acquisition", no_acquisition)
-    best, problem = _run(monkeypatch, "HybridSearch", 0, explore_by_model=False)
+    best, problem = _run(monkeypatch, "HybridSearch", 0, space_filling_share=1.0)
     assert len(problem.compiled) > 20 and cost_ms(dict(best.config)) < 2 * cost_ms(OPTIMUM)
+
+
+def test_a_share_of_the_exploration_goes_to_space_filling(monkeypatch):
+    from helion_hybrid import hybrid_search
+
+    by_model, spread = [], []
+    maximize, space_filling = hybrid_search.maximize_acquisition, hybrid_search.HybridSearch.space_filling_flats
+
+    def counted_maximize(*args, **kwargs):
+        by_model.append(kwargs["batch_size"])
+        return maximize(*args, **kwargs)
+
+    def counted_space_filling(self, count, chosen):
+        if self.models.objective is not None:  # past the initial design and the model's first fit
+            spread.append(count)
+            assert len(chosen) == len(self.engine.observations)  # away from every config tried
+        return space_filling(self, count, chosen)
+
+    monkeypatch.setattr(hybrid_search, "maximize_acquisition", counted_maximize)
+    monkeypatch.setattr(hybrid_search.HybridSearch, "space_filling_flats", counted_space_filling)
+    best, _ = _run(monkeypatch, "HybridSearch", 0, space_filling_share=0.25)
+    asked = sum(by_model) + sum(spread)
+    assert sum(spread) >= 2 and abs(sum(spread) - 0.25 * asked) <= 1 + 0.05 * asked
+    assert cost_ms(dict(best.config)) < 2 * cost_ms(OPTIMUM)
+
+
+def test_space_filling_share_is_checked():
+    from helion_hybrid.hybrid_search import HybridSearchOptions
+
+    with pytest.raises(ValueError, match="space_filling_share"):
+        HybridSearchOptions(space_filling_share=1.5)

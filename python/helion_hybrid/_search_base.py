@@ -356,14 +356,19 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
                 flats.append(flat)
         fill = count - len(flats)
         if fill > 0:
-            # Python's random was seeded with autotune_random_seed by Helion.
-            pool_flats = [gen.random_flat() for _ in range(max(16 * fill, 256))]
-            pool = self.bridge.encode_many(pool_flats)
-            chosen = self.bridge.encode_many(flats)
-            space = self.bridge.space
-            picks = maximin_selection(space.features(pool), np.arange(len(pool)), space.features(chosen), fill)
-            flats += [pool_flats[int(i)] for i in picks]
+            flats += self.space_filling_flats(fill, self.bridge.encode_many(flats))
         return flats
+
+    def space_filling_flats(self, count: int, chosen: npt.NDArray[np.int32]) -> list[FlatConfig]:
+        """``count`` of Helion's own random configs, picked greedily maximin
+        from the ``chosen`` points (encoded) and from each other."""
+        gen = self.config_gen
+        # Python's random was seeded with autotune_random_seed by Helion.
+        pool_flats = [gen.random_flat() for _ in range(max(16 * count, 256))]
+        pool = self.bridge.encode_many(pool_flats)
+        space = self.bridge.space
+        picks = maximin_selection(space.features(pool), np.arange(len(pool)), space.features(chosen), count)
+        return [pool_flats[int(i)] for i in picks]
 
     def neighbour_flats(self, base: FlatConfig) -> list[FlatConfig]:
         """Helion PatternSearch's moves: every radius-1 change of one

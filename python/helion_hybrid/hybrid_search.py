@@ -35,8 +35,9 @@ Phases:
 ``pipelined=False`` keeps the earlier synchronous behaviour for comparison:
 batches of ``batch_size`` that wait for their last member, a global barrier
 per refinement generation, and Helion's compile-timeout rule.
-``explore_by_model=False`` (another ablation) explores with more of the
-initial design's space-filling pick instead of the model's proposals.
+``space_filling_share`` sends that share of the exploration's proposals to
+a space-filling pick of Helion's random configs instead of the acquisition
+(1.0 is the ablation without the model's proposals).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import ndtr
 
 from . import warm_start
@@ -98,11 +100,14 @@ class HybridSearchOptions:
         cost_aware: the acquisition divides expected improvement by the
             predicted compile cost (a GP of log compile seconds).
         pipelined: the pipelined engine (False: synchronous batches).
-        explore_by_model: exploration proposes what maximises the
-            acquisition (False, an ablation measuring what the model adds:
-            more of the initial design's space-filling pick of Helion's
-            random configs; promotions, handoff and refinement still use
-            the model).
+        space_filling_share: share of the exploration's proposals picked
+            space-filling (greedy maximin from every config tried) from
+            Helion's random configs instead of by the acquisition, which
+            otherwise concentrates on the region of its incumbents (on the
+            H200, an attention run whose exploration never left one region:
+            ``bench/results/h200/attention_2048_bf16/runs/HybridSearch-4a669eb_seed1.jsonl``).
+            1.0: the ablation without the model's proposals (promotions,
+            handoff and refinement still use the model).
         codegen_workers: processes that generate Helion's code off the
             search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it;
             None: :data:`~helion_hybrid.codegen_pool.CUDA_CODEGEN_WORKERS`
@@ -159,7 +164,7 @@ class HybridSearchOptions:
     barrier_patience_s: float = 2.0
     cost_aware: bool = True
     pipelined: bool = True
-    explore_by_model: bool = True
+    space_filling_share: float = 0.0
     codegen_workers: int | None = None
     warm_start: bool = True
     warm_seed_configs: int = 8
@@ -217,10 +222,10 @@ class HybridSearchOptions:
         check_float(owner, "straggler_factor", self.straggler_factor, 1)
         check_float(owner, "barrier_patience_s", self.barrier_patience_s, 0)
         check_float(owner, "shootout_margin", self.shootout_margin, 0)
+        check_float(owner, "space_filling_share", self.space_filling_share, 0, 1)
         for name in (
             "cost_aware",
             "pipelined",
-            "explore_by_model",
             "refine_by_device_time",
             "helion_final_selection",
             "warm_start",
@@ -311,6 +316,8 @@ class HybridSearch(MultiFidelitySearchBase):
         super().__init__(kernel, args, resolved)
         self.options: HybridSearchOptions = resolved
         self._last_gain = math.inf
+        self._explore_asked = 0  # exploration proposals asked for, and how many went space-filling
+        self._explore_spread = 0
         self._warm_prior: warm_start.Prior | None = None
         self._explore_scale = 1.0
 
@@ -439,10 +446,12 @@ class HybridSearch(MultiFidelitySearchBase):
             return []
         finished = self.refit_models()
         ok = engine.successful()
-        if self.models.objective is None or len(ok) < 2 or not o.explore_by_model:
-            # too little signal for a model (or the ablation without one): keep filling the space
-            more = self.initial_design_flats(len(engine.observations) + count)
-            return more[len(engine.observations) :]
+        # too little signal for a model: keep filling the space
+        spread = count if self.models.objective is None or len(ok) < 2 else self._space_filling_due(count)
+        flats = self.space_filling_flats(spread, self._tried_points()) if spread else []
+        count -= spread
+        if count == 0:
+            return flats
         model = self.models.believer(finished, engine.pending())
         best = math.log(ok[0].median)
         result = maximize_acquisition(
@@ -459,10 +468,24 @@ class HybridSearch(MultiFidelitySearchBase):
             feasibility_model=self.models.feasibility,
         )
         if len(result.points) == 0:
-            return []
+            return flats
         gain = score_points(self.bridge.space, model, result.points[:1], best=best, acquisition="log_ei")
         self._last_gain = float(np.exp(gain[0]))
-        return self.propose(result.points)
+        return flats + self.propose(result.points)
+
+    def _space_filling_due(self, count: int) -> int:
+        """How many of ``count`` proposals go to the space-filling pick, so
+        that over the exploration ``space_filling_share`` of them do."""
+        share = self.options.space_filling_share
+        due = math.floor(share * (self._explore_asked + count) + 1e-9) - self._explore_spread
+        due = max(0, min(count, due))
+        self._explore_asked += count
+        self._explore_spread += due
+        return due
+
+    def _tried_points(self) -> npt.NDArray[np.int32]:
+        """Every config submitted so far, encoded."""
+        return np.stack([obs.point for obs in self.engine.observations.values()])
 
     def _end_of_round(self, state: dict[str, Any]) -> None:
         """Promotions and the stop rules, once per ``batch_size`` results."""
