@@ -127,13 +127,13 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
 
     def _codegen_summary(self) -> str:
         """What the codegen processes did, for the counters' log line."""
-        backend = self.engine.backend if self.engine else None
-        if not getattr(backend, "codegen_workers", 0):
+        counters = self.counters_dict()
+        if not counters["codegen_workers"]:
             return ""
-        failures = backend.codegen_failures
+        failures = counters["codegen_failures"]
         failed, retried = sum(failures["failed"].values()), sum(failures["retried"].values())
         return (
-            f"; codegen processes: {backend.codegen_workers}, served {backend.codegen_offloaded}, "
+            f"; codegen processes: {counters['codegen_workers']}, served {counters['codegen_offloaded']}, "
             f"failed {failed}, retried {retried}"
         )
 

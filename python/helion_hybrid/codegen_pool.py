@@ -25,7 +25,7 @@ once it has worked, a failure costs its config and nothing else. On the
 H200, a rule that gave up after a few failures in a row disabled the pool
 at the start of most runs, whose configs were then generated on the
 search's thread ("Codegen processes keep failing" in
-``bench/results/h200/*/runs/HybridSearch_seed*.log``; main thread
+``bench/results/h200/*/runs/HybridSearch-4a669eb_seed*.log``; main thread
 ``codegen`` in ``bench/results/h200/suite.md``). Failures are counted by reason
 (:attr:`CodegenPool.failure_reasons`), retried ones apart, so a run's
 counters say why.
@@ -65,10 +65,14 @@ def resolve_workers(requested: int | None, on_cuda: bool) -> int:
     return CUDA_CODEGEN_WORKERS if on_cuda else 0
 
 
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
 def reason(error: BaseException | str) -> str:
     """An error's type and the first line of its text, shortened: the key
     under which failures are counted."""
-    text = error if isinstance(error, str) else f"{type(error).__name__}: {error}"
+    text = error if isinstance(error, str) else _describe(error)
     return text.strip().splitlines()[0][:REASON_CHARS] if text.strip() else "(no message)"
 
 
@@ -76,7 +80,7 @@ def _attempt(generate: Callable[[Any], str | None], config: Any) -> tuple[bool, 
     try:
         return True, generate(config)
     except Exception as error:  # any codegen failure goes back as text
-        return False, f"{type(error).__name__}: {error}"
+        return False, _describe(error)
 
 
 def _serve(conn: connection.Connection, generate: Callable[[Any], str | None]) -> None:

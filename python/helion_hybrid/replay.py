@@ -651,13 +651,17 @@ class ReplayBackend:
         self.clock = session.clock
         self.codegen_workers = codegen_workers
         self.codegen_offloaded = 0
-        self.codegen_failures: dict[str, dict[str, int]] = {"failed": {}, "retried": {}}  # it never fails
         self._done_at: dict[int, float] = {}
         self._codegen_free_at = [0.0] * codegen_workers
         self._generated_at: dict[int, float] = {}
 
     def _answer(self, obs: Observation) -> Answer:
         return self.session.answer(obs.config)
+
+    @property
+    def codegen_failures(self) -> dict[str, dict[str, int]]:
+        """As :attr:`HelionBackend.codegen_failures`: simulated processes never fail."""
+        return {"failed": {}, "retried": {}} if self.codegen_workers else {}
 
     def begin_codegen(self, obs: Observation) -> bool:
         if not self.codegen_workers:
