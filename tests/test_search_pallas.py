@@ -54,10 +54,12 @@ def test_code_generated_in_codegen_processes_autotunes_the_same_kernel():
     assert result["max_error"] < 1e-4 and result["max_error_fresh_inputs"] < 1e-4
     _check_counters(result)
     counters = result["counters"]
-    # every config that got as far as code generation had its code made by a codegen process
-    generated = counters["configs_timed_total"] + counters["failures"].get("error", 0)
+    # every config whose code could be generated had it made by a codegen process; configs
+    # whose generation fails (InvalidConfig) fail in the process too, so they are not counted:
+    # they were 4-28% of the configs in 12 runs here, more on a loaded machine
+    generated = counters["configs_timed_total"]
     assert 0 < counters["codegen_offloaded"] <= generated
-    assert counters["codegen_offloaded"] >= 0.8 * generated
+    assert counters["codegen_offloaded"] >= 0.8 * generated, counters["codegen_failures"]
     assert counters["seconds"]["code_load"] > 0  # the search's thread loaded what they made
 
 
