@@ -56,7 +56,7 @@ def test_code_generated_in_codegen_processes_autotunes_the_same_kernel():
     counters = result["counters"]
     # every config whose code could be generated had it made by a codegen process; configs
     # whose generation fails (InvalidConfig) fail in the process too, so they are not counted:
-    # they were 4-28% of the configs in 12 runs here, more on a loaded machine
+    # they were 4-15% of the configs in 12 runs here, 28% in one with the cores loaded
     generated = counters["configs_timed_total"]
     assert 0 < counters["codegen_offloaded"] <= generated
     assert counters["codegen_offloaded"] >= 0.8 * generated, counters["codegen_failures"]
