@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Merge every recorded run of one workload on one GPU into one replay dataset.
 
-Reads ``results/<gpu>/<workload>/runs/*.jsonl`` (the traces ``run_search.py``
+Reads ``results/<gpu>/<workload>/runs/*.jsonl[.gz]`` (the traces ``run_search.py``
 writes, old and new format) with their result JSONs and the side-by-side
 re-timing ``retime.json``, and writes ``data/<gpu>/<workload>.jsonl.gz``:
 
@@ -30,7 +30,7 @@ calibration does not use it.
 ``helion_hybrid.replay`` reads it. Example::
 
     python bench/build_dataset.py h100 matmul_1024_fp16 \\
-        --space-from bench/results/h200/matmul_1024_fp16/runs/LFBOTreeSearch_seed0.jsonl
+        --space-from bench/results/h200/matmul_1024_fp16/runs/LFBOTreeSearch_seed0.jsonl.gz
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from runlog import first_timings, read_trace, run_label  # noqa: E402
+from runlog import PLAIN_TRACE, first_timings, read_trace, run_label, run_stem, trace_files  # noqa: E402
 
 from helion_hybrid.replay import DEVICE_TIME_CALLS, DEVICE_TIME_KERNEL_CALLS  # noqa: E402
 
@@ -435,7 +435,7 @@ def own_seconds(run: dict[str, Any], events: list[dict[str, Any]]) -> float | No
 
 def slowed_by(trace: Path, run: dict[str, Any]) -> str | None:
     """What slowed a run's host side ("cProfile"), or None for a plain run."""
-    if run.get("profiled") or trace.with_suffix(".profile.txt").exists():
+    if run.get("profiled") or run_stem(trace).with_suffix(".profile.txt").exists():
         return "cProfile"
     return None
 
@@ -443,12 +443,12 @@ def slowed_by(trace: Path, run: dict[str, Any]) -> str | None:
 def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> list[dict[str, Any]]:
     """The dataset's lines (meta first)."""
     folder = results / gpu / workload
-    run_files = sorted((folder / "runs").glob("*.jsonl"))
+    run_files = trace_files(folder / "runs")
     rows = Rows()
     runs, traces, slowed = [], [], []
     for index, path in enumerate(run_files):
         events = read_trace(path)
-        runs.append(json.loads(path.with_suffix(".json").read_text()))
+        runs.append(json.loads(run_stem(path).with_suffix(".json").read_text()))
         traces.append(events)
         slowed.append(slowed_by(path, runs[-1]))
         offloaded = bool((runs[-1].get("counters") or {}).get("codegen_offloaded"))
@@ -498,7 +498,7 @@ def build(results: Path, gpu: str, workload: str, space_from: Path | None) -> li
 
 def _run_entry(path: Path, run: dict[str, Any], events: list[dict[str, Any]], slowed: str | None) -> dict[str, Any]:
     return {
-        "file": path.name,
+        "file": run_stem(path).name + PLAIN_TRACE,  # the trace's name, compressed or not
         "algorithm": run["algorithm"],
         "label": run_label(run),
         "seed": run["seed"],

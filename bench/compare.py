@@ -53,7 +53,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from runlog import run_label  # noqa: E402
+from runlog import compress_trace, run_label, trace_of  # noqa: E402
 
 # The main job's five; the seed matmul also gets Helion's two other model-based searches.
 ALGORITHMS = ("PatternSearch", "RandomSearch", "LFBOTreeSearch", "MultiFidelityBayesianSearch", "HybridSearch")
@@ -92,8 +92,6 @@ def run_child(command: list[str], log: Path, time_limit: float) -> tuple[int | N
 def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: Path) -> list[str]:
     """Each (algorithm, seed) of ``args`` on ``workload`` in a fresh process.
     Returns the runs that failed (their logs say why); the others go on."""
-    import run_search
-
     failed = []
     (out_dir / "runs").mkdir(parents=True, exist_ok=True)
     for algorithm in args.algorithms:
@@ -123,28 +121,40 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
                 *(f"--search-option={option}" for option in args.search_option),
             ]
             stem.with_suffix(".json").unlink(missing_ok=True)
+            trace_of(stem).unlink(missing_ok=True)  # a stored compressed trace would outlive a rerun
             code, seconds = run_child(command, stem.with_suffix(".log"), args.time_limit)
-            if code is None:
-                result = run_search.unfinished_result(child_args, args.time_limit)
-                stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
-                print(
-                    f"      stopped at the {args.time_limit:.0f}s limit: {result['configs_timed']} configs "
-                    f"timed, best so far {result['search_best_ms']} ms",
-                    flush=True,
-                )
-                continue
-            if code != 0:
-                print(stem.with_suffix(".log").read_text()[-3000:])
-                print(f"      FAILED (exit {code}); log in {stem}.log", flush=True)
+            failure = report_run(child_args, stem, code, seconds, args.time_limit)
+            compress_trace(stem)
+            if failure:
                 failed.append(f"{workload} {algorithm} seed {seed}")
-                continue
-            result = json.loads(stem.with_suffix(".json").read_text())
-            print(
-                f"      done in {seconds:.0f}s: search wall {result['wall_s']:.1f}s, "
-                f"{result['configs_timed']} configs timed, search best {result['search_best_ms']:.4f} ms",
-                flush=True,
-            )
     return failed
+
+
+def report_run(child_args: argparse.Namespace, stem: Path, code: int | None, seconds: float, limit: float) -> bool:
+    """Print how a run ended (an unfinished one is stored with its best so
+    far); whether it failed."""
+    import run_search
+
+    if code is None:
+        result = run_search.unfinished_result(child_args, limit)
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2))
+        print(
+            f"      stopped at the {limit:.0f}s limit: {result['configs_timed']} configs "
+            f"timed, best so far {result['search_best_ms']} ms",
+            flush=True,
+        )
+        return False
+    if code != 0:
+        print(stem.with_suffix(".log").read_text()[-3000:])
+        print(f"      FAILED (exit {code}); log in {stem}.log", flush=True)
+        return True
+    result = json.loads(stem.with_suffix(".json").read_text())
+    print(
+        f"      done in {seconds:.0f}s: search wall {result['wall_s']:.1f}s, "
+        f"{result['configs_timed']} configs timed, search best {result['search_best_ms']:.4f} ms",
+        flush=True,
+    )
+    return False
 
 
 # ----------------------------------------------------------------------------- re-timing, one process
@@ -398,11 +408,11 @@ def plot_convergence(out_dir: Path, summary: dict[str, Any]) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from runlog import read_trace, run_label
+    from runlog import read_trace
 
     fig, ax = plt.subplots(figsize=(8, 5))
     for run in summary["runs"]:
-        trace = out_dir / "runs" / f"{run_label(run)}_seed{run['seed']}.jsonl"
+        trace = trace_of(out_dir / "runs" / f"{run_label(run)}_seed{run['seed']}")
         if not trace.exists():  # replayed runs keep no trace in the repository
             continue
         points = [

@@ -3,7 +3,9 @@
 A run is one search on one workload with one seed. It leaves
 ``<Algorithm>_seed<N>.json`` (the result) and ``<Algorithm>_seed<N>.jsonl``
 (the trace: one event per line, written as it happens, so a run that is
-cut off still leaves everything it measured). Trace events:
+cut off still leaves everything it measured), which ``compare.py``
+compresses to ``.jsonl.gz`` once the run has ended (a tenth of the size: the
+tree that travels to the device machine has a size limit). Trace events:
 
 * ``header`` -- the config space as Helion built it on that device (one
   ``repr`` per flat slot, the overridden slots, the default config), device,
@@ -25,8 +27,11 @@ cut off still leaves everything it measured). Trace events:
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
+import os
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -58,10 +63,64 @@ def run_label(run: dict[str, Any]) -> str:
     return run.get("label") or run["algorithm"]
 
 
+PLAIN_TRACE = ".jsonl"
+COMPRESSED_TRACE = ".jsonl.gz"
+
+
+def run_stem(trace: Path) -> Path:
+    """``runs/<label>_seed<N>`` of a trace file, plain or compressed."""
+    for suffix in (COMPRESSED_TRACE, PLAIN_TRACE):
+        if trace.name.endswith(suffix):
+            return trace.with_name(trace.name[: -len(suffix)])
+    raise ValueError(f"{trace} is not a trace file (*{PLAIN_TRACE} or *{COMPRESSED_TRACE})")
+
+
+def trace_of(stem: Path) -> Path:
+    """The trace of run ``stem``: the compressed one where it exists."""
+    compressed = stem.with_name(stem.name + COMPRESSED_TRACE)
+    return compressed if compressed.exists() else stem.with_name(stem.name + PLAIN_TRACE)
+
+
+def trace_files(runs: Path) -> list[Path]:
+    """One trace per run in folder ``runs``, sorted by run."""
+    stems = {run_stem(p) for p in runs.glob(f"*{PLAIN_TRACE}")} | {
+        run_stem(p) for p in runs.glob(f"*{COMPRESSED_TRACE}")
+    }
+    return [trace_of(stem) for stem in sorted(stems)]
+
+
+def compress_trace(stem: Path) -> None:
+    """Replace run ``stem``'s plain trace by a gzip of it (no-op without one).
+    The gzip header holds no time stamp, so the same trace gives the same bytes."""
+    plain = stem.with_name(stem.name + PLAIN_TRACE)
+    if not plain.exists():
+        return
+    target = stem.with_name(stem.name + COMPRESSED_TRACE)
+    partial = target.with_name(target.name + ".part")
+    with open(partial, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as stream:
+        stream.write(plain.read_bytes())
+    os.replace(partial, target)
+    plain.unlink()
+
+
+def _trace_text(path: Path) -> str:
+    if not path.name.endswith(".gz"):
+        return path.read_text()
+    chunks = []
+    with gzip.open(path, "rt") as stream:
+        try:
+            for line in stream:
+                chunks.append(line)
+        except (EOFError, zlib.error, gzip.BadGzipFile):  # cut off while written: keep what came
+            pass
+    return "".join(chunks)
+
+
 def read_trace(path: Path) -> list[dict[str, Any]]:
-    """Every complete event of a trace (a line cut off by a kill is skipped)."""
+    """Every complete event of a trace, plain or compressed (a line cut off
+    by a kill is skipped)."""
     events = []
-    for line in path.read_text().splitlines():
+    for line in _trace_text(path).splitlines():
         try:
             events.append(json.loads(line))
         except json.JSONDecodeError:

@@ -34,7 +34,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from compare import ALGORITHMS, COLOURS, EXTRA_ALGORITHMS, summarise  # noqa: E402
-from runlog import read_trace, run_label  # noqa: E402
+from runlog import read_trace, run_label, trace_of  # noqa: E402
 
 REFERENCE = "LFBOTreeSearch"
 ENGINE_HEADING = (
@@ -232,7 +232,7 @@ def engine_table(results: Path) -> list[dict[str, Any]]:
         for path in sorted((results / workload / "runs").glob("*.json")):
             run = json.loads(path.read_text())
             if run.get("finished", True) and (run.get("counters") or {}).get("waiting_seconds") is not None:
-                breakdown = engine_breakdown(run, read_trace(path.with_suffix(".jsonl")))
+                breakdown = engine_breakdown(run, read_trace(trace_of(path.with_suffix(""))))
                 by_label.setdefault(run_label(run), []).append(breakdown)
         for label, parts in sorted(by_label.items()):
             row: dict[str, Any] = {"workload": workload, "label": label, "seeds": len(parts)}

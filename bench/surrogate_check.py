@@ -32,7 +32,8 @@ SHARES = (0.02, 0.05, 0.10, 0.25)
 
 def held_out(path: Path, run_file: str) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The dataset's meta, the rows of every other run, and the rows only
-    ``run_file`` timed."""
+    ``run_file`` timed (its trace's name; a ``.gz`` ending is ignored)."""
+    run_file = run_file.removesuffix(".gz")
     with gzip.open(path, "rt") as stream:
         meta, *rows = (json.loads(line) for line in stream)
     runs = [r["file"] for r in meta["runs"]]

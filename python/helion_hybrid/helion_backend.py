@@ -240,7 +240,7 @@ def precompiled(future: Any) -> bool:
     The failure reads as a success, and the search's thread then compiles
     the config again at its first run, for seconds, only to fail (on the
     H200, attention configs with check_s of 0.5-8.7 s and status error in
-    ``bench/results/h200/attention_2048_bf16/runs/*.jsonl``). A child that
+    ``bench/results/h200/attention_2048_bf16/runs/*.jsonl.gz``). A child that
     succeeded always leaves its result, so a missing result is a failure.
     """
     return bool(future.ok) and future.remote_error is None

@@ -105,7 +105,7 @@ class HybridSearchOptions:
             Helion's random configs instead of by the acquisition, which
             otherwise concentrates on the region of its incumbents (on the
             H200, an attention run whose exploration never left one region:
-            ``bench/results/h200/attention_2048_bf16/runs/HybridSearch-4a669eb_seed1.jsonl``).
+            ``bench/results/h200/attention_2048_bf16/runs/HybridSearch-4a669eb_seed1.jsonl.gz``).
             1.0: the ablation without the model's proposals (promotions,
             handoff and refinement still use the model).
         codegen_workers: processes that generate Helion's code off the
