@@ -115,3 +115,27 @@ def test_a_triton_failure_in_helions_precompile_child_is_a_failed_compile(tmp_pa
     assert future.process.exitcode == 0 and future.ok is True
     # ... the backend's is not
     assert precompiled(future) is not fails
+
+
+def test_codegen_processes_answer_torchs_cuda_queries_from_the_parents_facts():
+    """A process forked after CUDA was initialised cannot ask torch about the
+    device; the codegen processes answer from facts read before the fork
+    (here torch has no CUDA at all, which raises the same way)."""
+    import torch
+
+    from helion_hybrid.helion_backend import CudaFacts, _answered_from, cuda_facts
+
+    original = torch.cuda.get_device_properties
+    with pytest.raises((RuntimeError, AssertionError)):
+        torch.cuda.get_device_properties(0)
+    facts = CudaFacts(device_index=0, properties="H200 properties", capability=(9, 0))
+    with _answered_from(facts):
+        for device in (None, 0, "cuda", "cuda:0", torch.device("cuda", 0)):
+            assert torch.cuda.get_device_properties(device) == "H200 properties"
+        assert torch.cuda.get_device_capability() == (9, 0) and torch.cuda.current_device() == 0
+        with pytest.raises(RuntimeError, match="no CUDA facts for device 1"):
+            torch.cuda.get_device_properties(1)
+    assert torch.cuda.get_device_properties is original
+    assert cuda_facts([torch.zeros(2), 3]) is None  # no CUDA tensor: nothing to answer
+    with _answered_from(None):
+        assert torch.cuda.get_device_properties is original

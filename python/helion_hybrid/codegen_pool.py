@@ -38,6 +38,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import time
+import traceback
 from collections.abc import Callable
 from multiprocessing import connection
 from typing import Any
@@ -46,7 +47,7 @@ from typing import Any
 MAX_FAILURES_BEFORE_FIRST_SUCCESS = 8
 
 #: Characters of an error's text kept as its reason in the counts.
-REASON_CHARS = 120
+REASON_CHARS = 160
 
 #: Codegen processes of a search whose kernel runs on CUDA (with Helion's
 #: compiles in forked processes, its default), unless its
@@ -66,7 +67,11 @@ def resolve_workers(requested: int | None, on_cuda: bool) -> int:
 
 
 def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
+    """``Type (file:line function): message``, the place being the innermost
+    frame, so that counts by reason say where codegen failed."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno} {frames[-1].name})" if frames else ""
+    return f"{type(error).__name__}{where}: {error}"
 
 
 def reason(error: BaseException | str) -> str:

@@ -12,6 +12,7 @@ through :class:`~helion_hybrid.timing.MultiFidelityBenchmarkProvider`.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import signal
 import time
@@ -53,7 +54,10 @@ class HelionBackend:
         if codegen_workers is None:
             forks = provider.settings.autotune_precompile == "fork"
             codegen_workers = resolve_workers(None, forks and self.uses_device_time())
-        self._pool = CodegenPool(partial(_generate_code, self.kernel), codegen_workers) if codegen_workers else None
+        self._pool = None
+        if codegen_workers:
+            facts = cuda_facts(provider.args) if self.uses_device_time() else None
+            self._pool = CodegenPool(partial(_generate_code, self.kernel, facts), codegen_workers)
         self._pool_warned = False
         self._device_timer: GraphDeviceTimer | None = None
         self._killed: list[Any] = []
@@ -246,10 +250,76 @@ def precompiled(future: Any) -> bool:
     return bool(future.ok) and future.remote_error is None
 
 
-def _generate_code(kernel: Any, config: Any) -> str | None:
+@dataclasses.dataclass(frozen=True)
+class CudaFacts:
+    """What Helion's code generation asks torch about the CUDA device,
+    read in the search's process before the codegen processes fork."""
+
+    device_index: int
+    properties: Any  # torch.cuda's device properties: plain data, valid in a fork
+    capability: tuple[int, int]
+
+
+def cuda_facts(args: Sequence[object]) -> CudaFacts | None:
+    """:class:`CudaFacts` of the device of the first CUDA tensor in ``args``."""
+    import torch
+
+    device = next((a.device for a in args if isinstance(a, torch.Tensor) and a.is_cuda), None)
+    if device is None:
+        return None
+    index = device.index if device.index is not None else torch.cuda.current_device()
+    return CudaFacts(index, torch.cuda.get_device_properties(index), torch.cuda.get_device_capability(index))
+
+
+@contextlib.contextmanager
+def _answered_from(facts: CudaFacts | None) -> Iterator[None]:
+    """While active, torch.cuda's device queries answer from ``facts``.
+
+    In a process forked after CUDA was initialised (the codegen processes),
+    every such query raises "Cannot re-initialize CUDA in forked
+    subprocess"; the generation of some configs asks one (on the H200, 13
+    and 19 of the persistent-kernel configs of the two matmul_1024 runs
+    ``bench/results/h200/matmul_1024_fp16/runs/HybridSearch_seed*.json``,
+    ``codegen_failures``), and those were then generated on the search's
+    thread."""
+    if facts is None:
+        yield
+        return
+    import torch
+
+    def checked(device: Any = None) -> None:
+        index = device if isinstance(device, int) or device is None else torch.device(device).index
+        if index not in (None, facts.device_index):
+            raise RuntimeError(f"no CUDA facts for device {device!r} in this codegen process")
+
+    def properties(device: Any = None) -> Any:
+        checked(device)
+        return facts.properties
+
+    def capability(device: Any = None) -> tuple[int, int]:
+        checked(device)
+        return facts.capability
+
+    patched = {
+        "current_device": lambda: facts.device_index,
+        "get_device_properties": properties,
+        "get_device_capability": capability,
+    }
+    saved = {name: getattr(torch.cuda, name) for name in patched}
+    for name, function in patched.items():
+        setattr(torch.cuda, name, function)
+    try:
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(torch.cuda, name, function)
+
+
+def _generate_code(kernel: Any, facts: CudaFacts | None, config: Any) -> str | None:
     """In a codegen process: ``config``'s source, made exactly as
     ``compile_config`` makes it (which also writes it to Helion's code cache,
-    so the search's own load finds the file); None where the config was
+    so the search's own load finds the file), with torch's CUDA device
+    queries answered from ``facts``; None where the config was
     compiled before the process was forked (Helion's default config, run
     for the baseline), which the search's thread has compiled too."""
     generated: list[str] = []
@@ -261,7 +331,7 @@ def _generate_code(kernel: Any, config: Any) -> str | None:
 
     kernel.to_triton_code = capture  # this process's copy only
     try:
-        with _bp.capture_output(), _bp._searching_candidates():
+        with _bp.capture_output(), _bp._searching_candidates(), _answered_from(facts):
             kernel.compile_config(config, allow_print=False)
     finally:
         del kernel.to_triton_code
