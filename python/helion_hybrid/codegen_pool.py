@@ -18,7 +18,10 @@ as without the pool: ``bench/results/h200/suite.md``, HybridSearch-cg4).
 
 A child that fails, dies or takes longer than ``timeout_s`` costs nothing
 but the time: its config is generated on the search's thread as before. A
-failed generation is tried once more in its child before it counts. Only a
+failed generation is tried once more in its child before it counts. A child
+that died or was killed is replaced by a fresh fork, as many times in all as
+the pool has children (then its slot stays empty), so that one slow config
+does not take a quarter of the pool for the rest of the search. Only a
 pool that has never succeeded stops being used after repeated failures (its
 children cannot generate code here), or one whose children are all gone:
 once it has worked, a failure costs its config and nothing else. On the
@@ -129,6 +132,7 @@ class CodegenPool:
         self._processes = processes
         self.timeout_s = timeout_s
         self._children: list[tuple[Any, connection.Connection]] = []
+        self.replaced = 0  # children forked again after one died or was killed
         self._busy: dict[int, tuple[Any, float]] = {}  # child slot -> (token, started)
         self._waiting: collections.deque[tuple[Any, Any]] = collections.deque()  # (token, config)
         self.results: dict[Any, tuple[bool, str | None]] = {}
@@ -151,13 +155,15 @@ class CodegenPool:
         return alive and (self.successes > 0 or self.failures < MAX_FAILURES_BEFORE_FIRST_SUCCESS)
 
     def _start(self) -> None:
+        self._children = [self._fork() for _ in range(self._processes)]
+
+    def _fork(self) -> tuple[Any, connection.Connection]:
         context = mp.get_context("fork")
-        for _ in range(self._processes):
-            parent_end, child_end = context.Pipe()
-            process = context.Process(target=_serve, args=(child_end, self._generate), daemon=True)
-            process.start()
-            child_end.close()
-            self._children.append((process, parent_end))
+        parent_end, child_end = context.Pipe()
+        process = context.Process(target=_serve, args=(child_end, self._generate), daemon=True)
+        process.start()
+        child_end.close()
+        return process, parent_end
 
     def submit(self, token: Any, config: Any) -> bool:
         """Generate ``config``'s code under ``token`` in the next free child
@@ -237,7 +243,9 @@ class CodegenPool:
     def _fail(self, token: Any, why: str) -> None:
         self._record(token, False, why, None)
 
-    def _retire(self, slot: int) -> None:
+    def _retire(self, slot: int, replace: bool = True) -> None:
+        """Stop the child in ``slot``; fork a new one there while the
+        pool's replacements last (``replace``)."""
         process, conn = self._children[slot]
         self._busy.pop(slot, None)
         if process is not None:
@@ -247,6 +255,9 @@ class CodegenPool:
         with contextlib.suppress(Exception):
             conn.close()
         self._children[slot] = (None, conn)
+        if replace and self.replaced < self._processes:
+            self.replaced += 1
+            self._children[slot] = self._fork()
 
     def close(self) -> None:
         """Stop every child (asked first, killed after 1 s)."""
@@ -258,7 +269,7 @@ class CodegenPool:
             if process is not None:
                 with contextlib.suppress(Exception):
                     process.join(max(0.0, deadline - time.perf_counter()))
-            self._retire(slot)
+            self._retire(slot, replace=False)
         self._children = []
         self._busy.clear()
         self._waiting.clear()
