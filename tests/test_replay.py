@@ -193,6 +193,24 @@ def test_a_profiled_runs_host_seconds_are_not_in_its_dataset() -> None:
     assert all(f["compile_s"] is None and f["check_s"] is None and f["status"] != "timeout" for f in firsts)
 
 
+def test_the_surrogates_metric_weights_a_dimension_by_the_time_it_explains() -> None:
+    rng = np.random.default_rng(0)
+    points = np.column_stack([rng.integers(0, 4, 400), rng.integers(0, 4, 400), rng.random(400)]).astype(float)
+    log_times = 0.7 * points[:, 0] + 0.05 * rng.standard_normal(400)  # only the first column matters
+    weights = replay.relevance_weights(points, log_times)
+    assert weights[0] > 0.95 and weights[1] < 0.05 and weights[2] < 0.1  # the third: 16 quantile bins
+    assert np.all(replay.relevance_weights(points, np.zeros(400)) == 1.0)  # no variance: nothing to tell apart
+
+
+def test_on_recorded_data_the_surrogate_tells_relevant_dimensions_from_others() -> None:
+    dataset = Dataset.load(H100)
+    with replay.gpu_space(dataset.meta):
+        search = replay.make_search(dataset, ReplaySession(dataset, 0), "PatternSearch", 0, "full")
+        surrogate = replay.Surrogate(dataset, search.config_gen)
+    assert surrogate.relevance.shape == (surrogate.points.shape[1],)
+    assert surrogate.relevance.max() > 0.1 and np.sum(surrogate.relevance < 0.01) >= 3
+
+
 def test_an_unmeasured_config_gets_the_same_surrogate_answer_in_every_replay() -> None:
     dataset = Dataset.load(H100)
     with replay.gpu_space(dataset.meta):
