@@ -56,6 +56,8 @@ HELION_SEARCHES = ("PatternSearch", "RandomSearch", "LFBOTreeSearch", "LFBOPatte
 BATCH_GAP_S = 0.5
 #: Assumed when a run recorded no header (the lent GPU machines have 16 cores).
 DEFAULT_COMPILE_WORKERS = 16
+#: Share of a run's configs its codegen processes must have served for the run to calibrate code_load_s.
+SERVED_FOR_CODE_LOAD = 0.9
 
 
 def key_of(config: dict[str, Any]) -> str:
@@ -214,7 +216,8 @@ def calibrate(
       search's thread).
     * ``code_load_s``: the search's thread loading code that a codegen
       process generated: the engine's ``code_load`` seconds per config
-      served where counted; in older runs with codegen processes (which
+      served where counted, in runs whose processes served at least
+      :data:`SERVED_FOR_CODE_LOAD` of the configs; in older runs with codegen processes (which
       counted loads as ``codegen``), their ``codegen`` seconds less the
       configs generated on the thread at ``codegen_s`` each, per config
       served.
@@ -285,7 +288,10 @@ def _main_thread_costs(
             continue  # not the pipelined engine's counters
         served = counters.get("codegen_offloaded") or 0
         if served and "code_load" in seconds:
-            load.append(seconds["code_load"] / served)
+            # a config whose child failed is generated here and counted as code_load too
+            # (the H200 runs at 4a669eb, whose pool gave up early): only nearly fully served runs
+            if served >= SERVED_FOR_CODE_LOAD * len(prepared):
+                load.append(seconds["code_load"] / served)
         elif served:
             older_pools.append((seconds.get("codegen", 0.0), len(prepared), served))
         if "codegen" in seconds and not served:

@@ -48,3 +48,21 @@ def test_a_helion_searchs_first_batch_is_its_initial_population():
     # no phases: the first batch, by the gap between completions (build_dataset.BATCH_GAP_S)
     events = [_timing(0, 26.0), _timing(1, 26.1), _timing(2, 40.0), _timing(3, 40.1)]
     assert _initial_configs(events) == [0, 1]
+
+
+def test_code_loading_is_calibrated_only_on_runs_whose_processes_served_nearly_every_config():
+    """A config whose codegen process failed is generated on the search's
+    thread and counted as code_load: a run whose pool gave up early (the
+    H200 runs at 4a669eb) would make loading look 10-100x dearer."""
+    from build_dataset import SERVED_FOR_CODE_LOAD, _main_thread_costs
+
+    events = [{"event": "first_timing", "status": "ok"}] * 100
+
+    def run(served: int, load_s: float) -> dict:
+        seconds = {"code_load": load_s, "compile_start": 2.0}
+        counters = {"waiting_seconds": {}, "seconds": seconds, "codegen_offloaded": served}
+        return {"wall_s": 10.0, "counters": counters}
+
+    full, early = run(100, 1.0), run(int(100 * SERVED_FOR_CODE_LOAD) - 10, 8.0)
+    assert _main_thread_costs([full, early], [events, events], 0.0)["code_load_s"] == pytest.approx(0.01)
+    assert "code_load_s" not in _main_thread_costs([early], [events], 0.0)
