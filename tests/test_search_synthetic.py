@@ -181,3 +181,12 @@ def test_space_filling_share_is_checked():
 
     with pytest.raises(ValueError, match="space_filling_share"):
         HybridSearchOptions(space_filling_share=1.5)
+
+
+def test_refinement_screened_by_feasibility_still_finds_the_optimum(monkeypatch):
+    from helion_hybrid.hybrid_search import HybridSearchOptions
+
+    best, _ = _run(monkeypatch, "HybridSearch", 0, screen_feasibility=True)
+    assert dict(best.config) == OPTIMUM
+    with pytest.raises(TypeError, match="screen_feasibility"):
+        HybridSearchOptions(screen_feasibility="yes")

@@ -88,6 +88,17 @@ class HybridSearchOptions:
         screen_min_neighbours: ... but at least this many (the most promising)
             per path and move, so a wrong model cannot stall a path.
         screen_max_neighbours: and at most this many per path and move.
+        screen_feasibility: the screen weighs that probability by the
+            feasibility model's probability that the neighbour runs at all,
+            and the models are refit as refinement's results arrive. On the
+            H200 matmuls, configs that compiled and then failed to launch
+            (shared memory beyond the device's) were 29-43% of all compile
+            seconds, most of them neighbours in refinement
+            (``bench/results/h200/matmul_*/runs/HybridSearch-*_seed0.jsonl.gz``).
+            Off by default until a GPU A/B: replayed, it failed 0-29% fewer
+            configs but moved walls both ways (-10% to +12%,
+            ``bench/results/replay-h200/screen_feasibility_ab.json``), and
+            the replay's failures are its surrogate's guesses.
         min_improvement: relative improvement a refinement move must bring.
         pool_size: random candidates the acquisition maximiser scores.
         compile_timeout_floor: a compile is never abandoned before this many
@@ -157,6 +168,7 @@ class HybridSearchOptions:
     screen_probability: float = 0.05
     screen_min_neighbours: int = 3
     screen_max_neighbours: int = 16
+    screen_feasibility: bool = False
     min_improvement: float = 0.002
     pool_size: int = 50_000
     compile_timeout_floor: float = 10.0
@@ -225,6 +237,7 @@ class HybridSearchOptions:
         check_float(owner, "space_filling_share", self.space_filling_share, 0, 1)
         for name in (
             "cost_aware",
+            "screen_feasibility",
             "pipelined",
             "refine_by_device_time",
             "helion_final_selection",
@@ -572,8 +585,9 @@ class HybridSearch(MultiFidelitySearchBase):
 
     def _screen(self, points: np.ndarray, current: Observation) -> list[int]:
         """Indices of the neighbours worth timing: probability of beating
-        ``current`` by ``min_improvement`` at least ``screen_probability``
-        (the most promising few always pass), best first."""
+        ``current`` by ``min_improvement`` (and of running at all, with
+        ``screen_feasibility``) at least ``screen_probability`` (the most
+        promising few always pass), best first."""
         o = self.options
         if len(points) == 0:
             return []
@@ -582,6 +596,8 @@ class HybridSearch(MultiFidelitySearchBase):
         mean, variance = self.models.predict(points)
         target = math.log(current.median) + math.log1p(-o.min_improvement)
         probability = ndtr((target - mean) / np.sqrt(np.maximum(variance, 1e-12)))
+        if o.screen_feasibility:
+            probability = probability * self.models.feasible(points)
         order = [int(i) for i in np.argsort(-probability, kind="stable")]
         keep = [i for i in order if probability[i] >= o.screen_probability]
         if len(keep) < o.screen_min_neighbours:
@@ -649,6 +665,8 @@ class HybridSearch(MultiFidelitySearchBase):
                 live = [_Path(incumbent, verifying=True)]
                 self._expand(live[0])
             finished = {obs.config for obs in self.engine.step(timeout=o.barrier_patience_s)}
+            if finished and o.screen_feasibility:
+                self.refit_models()  # the screen learns which neighbours fail
             moved: list[_Path] = []
             for path in live:
                 path.waiting -= finished

@@ -143,6 +143,17 @@ class SearchModels:
         self.counters.seconds["model"] += self.clock() - start
         return result
 
+    def feasible(self, points: npt.NDArray[np.int32], floor: float = 1e-3) -> npt.NDArray[np.float64]:
+        """Probability that each config at ``points`` runs: the feasibility
+        model's mean clipped to [``floor``, 1] (as the acquisition clips it);
+        ones before any config failed."""
+        if self.feasibility is None:
+            return np.ones(len(points))
+        start = self.clock()
+        mean = self.feasibility.predict_mean(self.space.features(points))
+        self.counters.seconds["model"] += self.clock() - start
+        return np.clip(mean, floor, 1.0)
+
     def believer(self, observations: Sequence[Observation], pending: Sequence[Observation]) -> GaussianProcess:
         """The objective model with the configs in flight fantasised at
         their posterior means (same hyperparameters, no refit)."""
