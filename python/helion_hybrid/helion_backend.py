@@ -279,7 +279,7 @@ def _answered_from(facts: CudaFacts | None) -> Iterator[None]:
     every such query raises "Cannot re-initialize CUDA in forked
     subprocess"; the generation of some configs asks one (on the H200, 13
     and 19 of the persistent-kernel configs of the two matmul_1024 runs
-    ``bench/results/h200/matmul_1024_fp16/runs/HybridSearch_seed*.json``,
+    ``bench/results/h200/matmul_1024_fp16/runs/HybridSearch-83adb5a_seed*.json``,
     ``codegen_failures``), and those were then generated on the search's
     thread."""
     if facts is None:
