@@ -14,6 +14,8 @@ from .space import DiscreteSpace, PointSet
 
 AcquisitionName = Literal["log_ei", "ei", "ucb", "log_ei_per_cost"]
 _KINDS: dict[str, int] = {"log_ei": 0, "ei": 1, "ucb": 2, "log_ei_per_cost": 3}
+#: The feasibility probability is clipped below at this (a config predicted to fail keeps some chance).
+FEASIBILITY_FLOOR = 1e-3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,7 +86,7 @@ def maximize_acquisition(
     incumbents: npt.ArrayLike | None = None,
     cost_model: GaussianProcess | None = None,
     feasibility_model: GaussianProcess | None = None,
-    feasibility_floor: float = 1e-3,
+    feasibility_floor: float = FEASIBILITY_FLOOR,
     ucb_beta: float = 2.0,
     fantasy_repetitions: float = 50.0,
 ) -> AcquisitionResult:
@@ -171,7 +173,7 @@ def score_points(
     acquisition: AcquisitionName = "log_ei",
     cost_model: GaussianProcess | None = None,
     feasibility_model: GaussianProcess | None = None,
-    feasibility_floor: float = 1e-3,
+    feasibility_floor: float = FEASIBILITY_FLOOR,
     ucb_beta: float = 2.0,
 ) -> npt.NDArray[np.float64]:
     """Exact acquisition values of given points (no pruning, no fantasies)."""

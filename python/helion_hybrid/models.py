@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import numpy.typing as npt
 
+from .acquisition import FEASIBILITY_FLOOR
 from .gp import GaussianProcess
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class SearchModels:
         self.counters.seconds["model"] += self.clock() - start
         return result
 
-    def feasible(self, points: npt.NDArray[np.int32], floor: float = 1e-3) -> npt.NDArray[np.float64]:
+    def feasible(self, points: npt.NDArray[np.int32], floor: float = FEASIBILITY_FLOOR) -> npt.NDArray[np.float64]:
         """Probability that each config at ``points`` runs: the feasibility
         model's mean clipped to [``floor``, 1] (as the acquisition clips it);
         ones before any config failed."""

@@ -397,8 +397,9 @@ class Surrogate:
             dataset._encoded = encoded
         span = encoded.max(axis=0) - encoded.min(axis=0)
         scale = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0)
-        ran = [i for i, m in enumerate(self.members) if m.ever_ran and dataset.centre(m) is not None]
-        log_centres = np.array([math.log(dataset.centre(self.members[i])) for i in ran])  # type: ignore[arg-type]
+        centres = [dataset.centre(m) if m.ever_ran else None for m in self.members]
+        ran = [i for i, c in enumerate(centres) if c is not None]
+        log_centres = np.log([centres[i] for i in ran])
         #: per encoded dimension: the share of the recorded log times' variance it explains
         self.relevance = relevance_weights((encoded * scale)[ran], log_centres)
         self.scale = scale * np.sqrt(self.relevance)
