@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from helion_hybrid import replay
-from helion_hybrid.codegen_pool import CUDA_CODEGEN_WORKERS
 from helion_hybrid.evaluation import EvaluationEngine, Observation, StragglerPolicy
+from helion_hybrid.forked_pool import CUDA_CODEGEN_WORKERS
 from helion_hybrid.replay import Dataset, ReplayBackend, ReplaySession, config_key
 
 DATA = Path(__file__).resolve().parents[1] / "bench" / "data"

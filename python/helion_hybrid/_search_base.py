@@ -65,7 +65,9 @@ def default_backend(search: MultiFidelitySearchBase) -> Backend:
 
     provider = search.benchmark_provider
     assert isinstance(provider, MultiFidelityBenchmarkProvider), type(provider)
-    return HelionBackend(provider, search.log, codegen_workers=search.options.codegen_workers)
+    return HelionBackend(
+        provider, search.log, codegen_workers=search.options.codegen_workers, compile_pool=search.options.compile_pool
+    )
 
 
 class MultiFidelitySearchBase(PopulationBasedSearch):
@@ -116,26 +118,35 @@ class MultiFidelitySearchBase(PopulationBasedSearch):
 
     def counters_dict(self) -> dict[str, Any]:
         """Counters as a dict (configs per phase/fidelity, failures, seconds,
-        and configs whose code a codegen process generated)."""
+        configs whose code a codegen process generated, and what the compile
+        pool did)."""
         counters = self.counters.as_dict()
         backend = self.engine.backend if self.engine else None
         counters["codegen_offloaded"] = getattr(backend, "codegen_offloaded", 0)
         counters["codegen_workers"] = getattr(backend, "codegen_workers", 0)
         counters["codegen_failures"] = getattr(backend, "codegen_failures", {})
+        counters["compiles_elsewhere"] = getattr(backend, "compiles_elsewhere", {})
         counters["warm_start"] = self.warm_start_report
         return counters
 
     def _codegen_summary(self) -> str:
-        """What the codegen processes did, for the counters' log line."""
+        """What the codegen and compile processes did, for the counters' log line."""
         counters = self.counters_dict()
-        if not counters["codegen_workers"]:
-            return ""
-        failures = counters["codegen_failures"]
-        failed, retried = sum(failures["failed"].values()), sum(failures["retried"].values())
-        return (
-            f"; codegen processes: {counters['codegen_workers']}, served {counters['codegen_offloaded']}, "
-            f"failed {failed}, retried {retried}"
-        )
+        summary = ""
+        if counters["codegen_workers"]:
+            failures = counters["codegen_failures"]
+            failed, retried = sum(failures["failed"].values()), sum(failures["retried"].values())
+            summary += (
+                f"; codegen processes: {counters['codegen_workers']}, served {counters['codegen_offloaded']}, "
+                f"failed {failed}, retried {retried}"
+            )
+        compiles = counters["compiles_elsewhere"]
+        if compiles:
+            summary += (
+                f"; compile processes: {compiles['processes']}, ran {compiles['ran']}, "
+                f"forked as Helion does {compiles['forked']}, replaced {compiles['replaced']}"
+            )
+        return summary
 
     @property
     def observations(self) -> dict[Config, Observation]:

@@ -5,7 +5,9 @@ Keeps Helion's compile machinery where it serves -- its code generation
 fork or spawn as Helion is set up, the Triton cache they fill), its
 generated-source identity for de-duplication, its baseline and accuracy
 check -- and replaces only the barrier: each compile is started, polled and
-killed on its own (:mod:`helion_hybrid.evaluation` decides when). Timing goes
+killed on its own (:mod:`helion_hybrid.evaluation` decides when). On CUDA,
+code generation and the Triton compiles run in long-lived forked processes
+(:mod:`helion_hybrid.forked_pool`), off the search's thread. Timing goes
 through :class:`~helion_hybrid.timing.MultiFidelityBenchmarkProvider`.
 """
 
@@ -15,6 +17,7 @@ import contextlib
 import dataclasses
 import math
 import signal
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from functools import partial
@@ -24,9 +27,10 @@ from typing import TYPE_CHECKING, Any
 from helion.autotuner import benchmark_provider as _bp
 from helion.autotuner.process_utils import signal_process_tree
 
-from .codegen_pool import CodegenPool, resolve_workers
 from .evaluation import Observation, WallClock
+from .forked_pool import ForkedPool, resolve_workers
 from .timing import GraphDeviceTimer, TimingRecord, _uses_cuda
+from .triton_compile import compile_job, job_from_precompiler
 
 if TYPE_CHECKING:
     from .timing import MultiFidelityBenchmarkProvider
@@ -40,30 +44,50 @@ class HelionBackend:
         provider: the search's benchmark provider (set up by Helion).
         log: the search's logger.
         codegen_workers: processes that generate code off the search's
-            thread (:mod:`helion_hybrid.codegen_pool`); 0: none; None:
-            :func:`~helion_hybrid.codegen_pool.resolve_workers`'s default,
+            thread (:mod:`helion_hybrid.forked_pool`); 0: none; None:
+            :func:`~helion_hybrid.forked_pool.resolve_workers`'s default,
             some where the kernel runs on CUDA and Helion forks its
             compiles.
+        compile_pool: where the kernel runs on CUDA and Helion forks its
+            compiles, compile in long-lived processes
+            (:mod:`helion_hybrid.triton_compile`), one per compile worker.
     """
 
-    def __init__(self, provider: MultiFidelityBenchmarkProvider, log: Any, codegen_workers: int | None = 0) -> None:
+    def __init__(
+        self,
+        provider: MultiFidelityBenchmarkProvider,
+        log: Any,
+        codegen_workers: int | None = 0,
+        compile_pool: bool = False,
+    ) -> None:
         self.provider = provider
         self.kernel = provider.kernel
         self.log = log
         self.clock = WallClock()
         if codegen_workers is None:
-            forks = provider.settings.autotune_precompile == "fork"
-            codegen_workers = resolve_workers(None, forks and self.uses_device_time())
+            codegen_workers = resolve_workers(None, self._forks_on_cuda())
         self._pool = None
         if codegen_workers:
             facts = cuda_facts(provider.args) if self.uses_device_time() else None
-            self._pool = CodegenPool(partial(_generate_code, self.kernel, facts), codegen_workers)
+            self._pool = ForkedPool(partial(_generate_code, self.kernel, facts), codegen_workers)
         self._pool_warned = False
         self._device_timer: GraphDeviceTimer | None = None
         self._killed: list[Any] = []
         self._live: dict[int, Any] = {}  # observation index -> precompile future
+        self._compiles: ForkedPool | None = None
+        if compile_pool and self._forks_on_cuda():
+            # a straggler's kill costs a fork of its replacement, so there is no limit on those
+            workers = max(1, int(provider._decide_num_jobs()))
+            self._compiles = ForkedPool(compile_job, workers, timeout_s=math.inf, max_replacements=sys.maxsize)
+        self._compiling_elsewhere: set[int] = set()  # indices whose future the compile pool stands in for
+        self.compile_fallbacks = 0  # compiles the pool could not take or run, forked as Helion does
         backend = provider.config_spec.backend
         self._source_backend = backend if provider._effective_source_dedup_enabled() else None
+
+    def _forks_on_cuda(self) -> bool:
+        """Whether the kernel runs on CUDA and Helion forks its compiles
+        (where the processes of :mod:`helion_hybrid.forked_pool` serve)."""
+        return self.provider.settings.autotune_precompile == "fork" and self.uses_device_time()
 
     # -- compiling --------------------------------------------------------------
     def begin_codegen(self, obs: Observation) -> bool:
@@ -112,12 +136,48 @@ class HelionBackend:
             future = None
         if future is not None and future.ok:  # nothing to precompile (e.g. no precompile on this backend)
             return False
-        if future is not None and future.ok is None:
+        if future is not None and future.ok is None and not self._compile_elsewhere(obs, future):
             future.start()
         self._live[obs.index] = future
         return True
 
+    def _compile_elsewhere(self, obs: Observation, future: Any) -> bool:
+        """Hand the compile of ``future`` (not started) to the compile pool;
+        False where there is no pool or it cannot take it."""
+        if self._compiles is None:
+            return False
+        process_args = getattr(future.process, "_args", ())
+        job = job_from_precompiler(process_args[0]) if process_args else None
+        if job is None or not self._compiles.submit(obs.index, job):
+            self.compile_fallbacks += 1
+            return False
+        self._compiling_elsewhere.add(obs.index)
+        return True
+
+    def _poll_elsewhere(self, obs: Observation) -> bool | None:
+        """The compile pool's verdict on ``obs``; None while it compiles
+        (or, where the pool failed, while Helion's fork compiles it)."""
+        assert self._compiles is not None
+        self._compiles.poll()
+        if obs.index not in self._compiles.results:
+            return None
+        ok, failure = self._compiles.results.pop(obs.index)
+        self._compiling_elsewhere.discard(obs.index)
+        future = self._live[obs.index]
+        if not ok:  # the pool's own failure, not the config's: compile it Helion's way
+            self.log.debug(f"Compile pool could not compile a config, forking for it: {failure}")
+            self.compile_fallbacks += 1
+            future.start()
+            return None
+        self._live.pop(obs.index, None)
+        if failure is not None:
+            self.log.debug(f"Config failed to compile: {failure}")
+            self.provider._record_compile_failure(obs.config)
+        return failure is None
+
     def poll_compile(self, obs: Observation) -> bool | None:
+        if obs.index in self._compiling_elsewhere:
+            return self._poll_elsewhere(obs)
         future = self._live.get(obs.index)
         if future is None:
             self._live.pop(obs.index, None)
@@ -134,8 +194,12 @@ class HelionBackend:
 
     def wait(self, running: Sequence[Observation], timeout: float) -> None:
         sentinels: list[Any] = self._pool.wait_handles() if self._pool is not None else []
+        if self._compiles is not None:
+            sentinels += self._compiles.wait_handles()
         for obs in running:
             future = self._live.get(obs.index)
+            if obs.index in self._compiling_elsewhere:
+                continue  # its future's process never started: the pool's handle stands for it
             if future is not None and future.process is not None and future.ok is None:
                 sentinels.append(future.process.sentinel)
         if sentinels:
@@ -149,6 +213,10 @@ class HelionBackend:
         (Helion's own path sends SIGTERM and joins for 10 s first)."""
         if self._pool is not None:
             self._pool.discard(obs.index)
+        if obs.index in self._compiling_elsewhere:
+            assert self._compiles is not None
+            self._compiles.kill(obs.index)
+            self._compiling_elsewhere.discard(obs.index)
         future = self._live.pop(obs.index, None)
         if future is None or future.ok is not None:
             return
@@ -175,6 +243,9 @@ class HelionBackend:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
+        if self._compiles is not None:
+            self._compiles.close()
+        self._compiling_elsewhere.clear()
         for index in list(self._live):
             future = self._live.pop(index)
             if future is not None and future.ok is None:
@@ -194,7 +265,23 @@ class HelionBackend:
     @property
     def codegen_offloaded(self) -> int:
         """Configs whose code a codegen process generated."""
-        return self._pool.generated if self._pool is not None else 0
+        return self._pool.answered if self._pool is not None else 0
+
+    @property
+    def compiles_elsewhere(self) -> dict[str, Any]:
+        """What the compile pool did: its processes, compiles it ran
+        (compiled or failed), its own failures by reason, compiles forked
+        as Helion does (no pool job, or the pool failed) and processes
+        forked again (after a kill); empty without a pool."""
+        if self._compiles is None:
+            return {}
+        return {
+            "processes": self._compiles.processes,
+            "ran": self._compiles.successes,
+            "pool_failures": dict(self._compiles.failure_reasons),
+            "forked": self.compile_fallbacks,
+            "replaced": self._compiles.replaced,
+        }
 
     @property
     def codegen_failures(self) -> dict[str, dict[str, int]]:

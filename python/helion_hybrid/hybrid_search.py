@@ -120,10 +120,14 @@ class HybridSearchOptions:
             1.0: the ablation without the model's proposals (promotions,
             handoff and refinement still use the model).
         codegen_workers: processes that generate Helion's code off the
-            search's thread (:mod:`helion_hybrid.codegen_pool`); 0: on it;
-            None: :data:`~helion_hybrid.codegen_pool.CUDA_CODEGEN_WORKERS`
+            search's thread (:mod:`helion_hybrid.forked_pool`); 0: on it;
+            None: :data:`~helion_hybrid.forked_pool.CUDA_CODEGEN_WORKERS`
             where the kernel runs on CUDA and Helion forks its compiles
             (``autotune_precompile="fork"``, its default), else 0.
+        compile_pool: where the kernel runs on CUDA and Helion forks its
+            compiles, run the Triton compiles in long-lived processes
+            forked once (:mod:`helion_hybrid.triton_compile`) instead of a
+            fork from the search's thread per config; False: Helion's fork.
         warm_start: read this kernel's earlier tunings at other shapes from
             the tuning store (:mod:`helion_hybrid.warm_start`) ...
         warm_seed_configs: ... put the nearest shape's fastest configs into
@@ -178,6 +182,7 @@ class HybridSearchOptions:
     pipelined: bool = True
     space_filling_share: float = 0.0
     codegen_workers: int | None = None
+    compile_pool: bool = True
     warm_start: bool = True
     warm_seed_configs: int = 8
     warm_initial_design: int = 16
@@ -239,6 +244,7 @@ class HybridSearchOptions:
             "cost_aware",
             "screen_feasibility",
             "pipelined",
+            "compile_pool",
             "refine_by_device_time",
             "helion_final_selection",
             "warm_start",

@@ -40,7 +40,7 @@ class MultiFidelityOptions:
     """Stage sizes and fidelities (repetitions) of one effort level
     (:data:`FULL`, :data:`QUICK`); every field is a keyword of
     :class:`MultiFidelityBayesianSearch`. The engine fields
-    (``compile_timeout_floor`` ... ``codegen_workers``) mean what they mean for
+    (``compile_timeout_floor`` ... ``compile_pool``) mean what they mean for
     HybridSearch (:class:`~helion_hybrid.hybrid_search.HybridSearchOptions`)."""
 
     n_low: int = 600
@@ -58,6 +58,7 @@ class MultiFidelityOptions:
     straggler_factor: float = 4.0
     pipelined: bool = True
     codegen_workers: int | None = None
+    compile_pool: bool = True
     initial_design: int = 60
     helion_final_selection: bool = True
     final_candidates: int = 8
@@ -86,6 +87,7 @@ class MultiFidelityOptions:
         check_float(owner, "compile_timeout_floor", self.compile_timeout_floor, 0, low_open=True)
         check_float(owner, "straggler_factor", self.straggler_factor, 1)
         check_bool(owner, "pipelined", self.pipelined)
+        check_bool(owner, "compile_pool", self.compile_pool)
         check_bool(owner, "helion_final_selection", self.helion_final_selection)
 
 

@@ -678,7 +678,7 @@ class ReplayBackend:
     Args:
         session: the replay.
         codegen_workers: simulated codegen processes
-            (:mod:`helion_hybrid.codegen_pool`): a config's code generation
+            (:mod:`helion_hybrid.forked_pool`): a config's code generation
             then runs on the first process free, in submission order, and
             the search's thread pays only the dataset's ``code_load_s``
             (0: generated on the search's thread). Contention for the host's
@@ -1072,7 +1072,7 @@ def _replay_backend(session: ReplaySession, search: Any) -> ReplayBackend:
     simulated codegen processes as its ``codegen_workers`` ask for on the
     recorded GPU (a CUDA device with forked compiles); by default none
     where the dataset has no measured ``code_load_s``."""
-    from .codegen_pool import resolve_workers
+    from .forked_pool import resolve_workers
 
     requested = search.options.codegen_workers
     if requested is None and "code_load_s" not in session.costs:

@@ -1,37 +1,49 @@
-"""Code generation off the search's thread, in forked processes.
+"""Work off the search's thread, in long-lived forked processes.
 
-On the H200 the search's one thread, not the compile workers, limits a
-pipelined HybridSearch: Helion generates each config's code there, 35-106
-ms per config (``bench/results/h200/suite.md``, "Where HybridSearch's time
-went"). A :class:`CodegenPool` runs that step in a few long-lived processes
-forked from the search: each child holds the bound kernel (fork copies it),
-generates a config's code the way ``compile_config`` does and sends the
-source text back; the search then loads that source (``PyCodeCache``,
-milliseconds) instead of generating it.
+A :class:`ForkedPool` runs one function on payloads in a few processes
+forked from the search: each child holds what the search held when it was
+forked (the bound kernel, its arguments), takes a payload, runs the function
+and sends its answer back. HybridSearch runs two such pools on CUDA:
 
-A config submitted while every child is busy waits for the next free one
-rather than being generated on the search's thread: generating it there
-holds everything else up for as long as a child would take (with a config
+- **Code generation** (:func:`~helion_hybrid.helion_backend._generate_code`).
+  On the H200 the search's one thread, not the compile workers, limited a
+  pipelined HybridSearch: Helion generates each config's code there, 35-106
+  ms per config (``bench/results/h200/suite.md``, "Where HybridSearch's
+  time went"). A child generates the code the way ``compile_config`` does
+  and sends the source text back; the search then loads that source
+  (``PyCodeCache``, milliseconds) instead of generating it.
+- **Triton compiles** (:mod:`helion_hybrid.triton_compile`). Helion forks a
+  fresh process per compile from the search's thread, and the fork of a
+  process holding CUDA costs that thread ~20 ms per config
+  (``posix.fork`` in
+  ``bench/results/h200/attention_2048_bf16/runs/HybridSearch-profiled_seed0.profile.txt``);
+  a child of the compile pool compiles from a description of the Triton
+  compile instead, and a killed straggler costs one fork of a replacement.
+
+A payload submitted while every child is busy waits for the next free one
+rather than being worked on the search's thread: doing it there holds
+everything else up for as long as a child would take (with a config
 generated there whenever the 4 children of the H200 ablation were busy,
 43% of attention's configs, the search's thread spent as long per config
 as without the pool: ``bench/results/h200/suite.md``, HybridSearch-cg4).
 
 A child that fails, dies or takes longer than ``timeout_s`` costs nothing
-but the time: its config is generated on the search's thread as before. A
-failed generation is tried once more in its child before it counts. A child
-that died or was killed is replaced by a fresh fork, as many times in all as
-the pool has children (then its slot stays empty), so that one slow config
-does not take a quarter of the pool for the rest of the search. Only a
-pool that has never succeeded stops being used after repeated failures (its
-children cannot generate code here), or one whose children are all gone:
-once it has worked, a failure costs its config and nothing else. On the
-H200, a rule that gave up after a few failures in a row disabled the pool
-at the start of most runs, whose configs were then generated on the
-search's thread ("Codegen processes keep failing" in
+but the time: the caller does the work its own way. A failed payload is
+tried once more in its child before it counts. A child that died or was
+killed is replaced by a fresh fork, up to ``max_replacements`` times in all
+(by default as many as the pool has children; then its slot stays empty),
+so that one slow payload does not take a share of the pool for the rest of
+the search. Only a pool that has never succeeded stops being used after
+repeated failures (its children cannot do the work here), or one whose
+children are all gone: once it has worked, a failure costs its payload and
+nothing else. On the H200, a rule that gave up after a few failures in a
+row disabled the codegen pool at the start of most runs, whose configs were
+then generated on the search's thread ("Codegen processes keep failing" in
 ``bench/results/h200/*/runs/HybridSearch-4a669eb_seed*.log``; main thread
-``codegen`` in ``bench/results/h200/suite.md``). Failures are counted by reason
-(:attr:`CodegenPool.failure_reasons`), retried ones apart, so a run's
-counters say why.
+``codegen`` in ``bench/results/h200/suite.md``). Failures are counted by
+reason (:attr:`ForkedPool.failure_reasons`), retried ones apart, so a run's
+counters say why. Each child leads its own process group, so that a kill
+reaches what it started (Triton's ``ptxas``).
 """
 
 from __future__ import annotations
@@ -40,11 +52,14 @@ import collections
 import contextlib
 import multiprocessing as mp
 import os
+import signal
 import time
 import traceback
 from collections.abc import Callable
 from multiprocessing import connection
 from typing import Any
+
+from helion.autotuner.process_utils import signal_process_tree, start_isolated_process_group
 
 #: After this many failures before its first success, the pool is no longer used.
 MAX_FAILURES_BEFORE_FIRST_SUCCESS = 8
@@ -84,16 +99,17 @@ def reason(error: BaseException | str) -> str:
     return text.strip().splitlines()[0][:REASON_CHARS] if text.strip() else "(no message)"
 
 
-def _attempt(generate: Callable[[Any], str | None], config: Any) -> tuple[bool, str | None]:
+def _attempt(work: Callable[[Any], str | None], payload: Any) -> tuple[bool, str | None]:
     try:
-        return True, generate(config)
+        return True, work(payload)
     except Exception as error:  # any codegen failure goes back as text
         return False, _describe(error)
 
 
-def _serve(conn: connection.Connection, generate: Callable[[Any], str | None]) -> None:
-    """A child's loop: (token, config) in, (token, ok, source or error,
+def _serve(conn: connection.Connection, work: Callable[[Any], str | None]) -> None:
+    """A child's loop: (token, payload) in, (token, ok, answer or error,
     error of a first attempt that a second one fixed, or None) out."""
+    start_isolated_process_group()
     try:
         while True:
             try:
@@ -102,43 +118,51 @@ def _serve(conn: connection.Connection, generate: Callable[[Any], str | None]) -
                 return
             if message is None:
                 return
-            token, config = message
-            ok, text = _attempt(generate, config)
+            token, payload = message
+            ok, text = _attempt(work, payload)
             first_error = None
             if not ok:
                 first_error = text
-                ok, text = _attempt(generate, config)
+                ok, text = _attempt(work, payload)
             conn.send((token, ok, text, first_error if ok else None))
     finally:
         os._exit(0)  # no atexit handlers or buffers of the parent's
 
 
-class CodegenPool:
-    """Generates source text for configs in ``processes`` forked children.
+class ForkedPool:
+    """Runs ``work`` on payloads in ``processes`` forked children.
 
     Args:
-        generate: config -> source text, or None where there is nothing to
-            generate (the caller has the config compiled already); it runs
-            in the children.
+        work: payload -> answer text or None; it runs in the children, and
+            an exception it raises is a failure (tried once more).
         processes: children to fork (at the first :meth:`submit`).
-        timeout_s: a generation taking longer counts as failed (its child is
-            killed).
+        timeout_s: a payload taking longer counts as failed (its child is
+            killed); ``math.inf``: the caller decides (:meth:`kill`).
+        max_replacements: children forked again, in all, after one died or
+            was killed; None: as many as ``processes``.
     """
 
-    def __init__(self, generate: Callable[[Any], str], processes: int, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        work: Callable[[Any], str | None],
+        processes: int,
+        timeout_s: float = 10.0,
+        max_replacements: int | None = None,
+    ) -> None:
         if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
             raise ValueError(f"processes must be an int >= 1, got {processes!r}")
-        self._generate = generate
+        self._work = work
         self._processes = processes
         self.timeout_s = timeout_s
+        self.max_replacements = processes if max_replacements is None else max_replacements
         self._children: list[tuple[Any, connection.Connection]] = []
         self.replaced = 0  # children forked again after one died or was killed
         self._busy: dict[int, tuple[Any, float]] = {}  # child slot -> (token, started)
-        self._waiting: collections.deque[tuple[Any, Any]] = collections.deque()  # (token, config)
+        self._waiting: collections.deque[tuple[Any, Any]] = collections.deque()  # (token, payload)
         self.results: dict[Any, tuple[bool, str | None]] = {}
         self.failures = 0
         self.successes = 0
-        self.generated = 0
+        self.answered = 0  # successes with an answer (not None)
         self.failure_reasons: collections.Counter[str] = collections.Counter()
         self.retried_reasons: collections.Counter[str] = collections.Counter()
 
@@ -160,33 +184,33 @@ class CodegenPool:
     def _fork(self) -> tuple[Any, connection.Connection]:
         context = mp.get_context("fork")
         parent_end, child_end = context.Pipe()
-        process = context.Process(target=_serve, args=(child_end, self._generate), daemon=True)
+        process = context.Process(target=_serve, args=(child_end, self._work), daemon=True)
         process.start()
         child_end.close()
         return process, parent_end
 
-    def submit(self, token: Any, config: Any) -> bool:
-        """Generate ``config``'s code under ``token`` in the next free child
-        (at once where one is free); False when the pool is not usable:
-        generate it yourself."""
+    def submit(self, token: Any, payload: Any) -> bool:
+        """Work on ``payload`` under ``token`` in the next free child (at
+        once where one is free); False when the pool is not usable: do the
+        work yourself."""
         if not self.usable:
             return False
         if not self._children:
             self._start()
-        self._waiting.append((token, config))
+        self._waiting.append((token, payload))
         self._dispatch()
         return True
 
     def _dispatch(self) -> None:
-        """Hand waiting configs to free children."""
+        """Hand waiting payloads to free children."""
         for slot, (process, conn) in enumerate(self._children):
             if not self._waiting:
                 return
             if slot in self._busy or process is None:
                 continue
-            token, config = self._waiting[0]
+            token, payload = self._waiting[0]
             try:
-                conn.send((token, config))
+                conn.send((token, payload))
             except (OSError, ValueError):
                 self._retire(slot)
                 continue
@@ -194,8 +218,8 @@ class CodegenPool:
             self._busy[slot] = (token, time.perf_counter())
 
     def poll(self) -> None:
-        """Collect finished generations into :attr:`results`; fail those
-        whose child died or ran past ``timeout_s``."""
+        """Collect finished payloads into :attr:`results`; fail those whose
+        child died or ran past ``timeout_s``."""
         now = time.perf_counter()
         for slot, (token, started) in list(self._busy.items()):
             process, conn = self._children[slot]
@@ -203,20 +227,20 @@ class CodegenPool:
                 ready = conn.poll()
                 message = conn.recv() if ready else None
             except (EOFError, OSError):
-                self._fail(token, "the codegen process died")
+                self._fail(token, "the pool's process died")
                 self._retire(slot)
                 continue
             if message is not None:
                 del self._busy[slot]
                 self._record(token, *message[1:])
             elif now - started > self.timeout_s:
-                self._fail(token, f"codegen ran over {self.timeout_s:.0f}s")
+                self._fail(token, f"ran over {self.timeout_s:.0f}s in the pool's process")
                 self._retire(slot)
         if self.usable:
             self._dispatch()
         else:
             while self._waiting:
-                self.results[self._waiting.popleft()[0]] = (False, "no usable codegen process")
+                self.results[self._waiting.popleft()[0]] = (False, "no usable process in the pool")
 
     def wait_handles(self) -> list[Any]:
         """What :func:`multiprocessing.connection.wait` can wait on."""
@@ -228,6 +252,14 @@ class CodegenPool:
         self.results.pop(token, None)
         self._waiting = collections.deque(item for item in self._waiting if item[0] != token)
 
+    def kill(self, token: Any) -> None:
+        """Forget ``token`` and kill the child working on it, if one is
+        (it is replaced while the pool's replacements last)."""
+        self.discard(token)
+        for slot, (busy, _) in list(self._busy.items()):
+            if busy == token:
+                self._retire(slot)
+
     def _record(self, token: Any, ok: bool, text: str | None, first_error: str | None) -> None:
         self.results[token] = (ok, text)
         if first_error is not None:
@@ -238,24 +270,25 @@ class CodegenPool:
             return
         self.successes += 1
         if text is not None:
-            self.generated += 1
+            self.answered += 1
 
     def _fail(self, token: Any, why: str) -> None:
         self._record(token, False, why, None)
 
     def _retire(self, slot: int, replace: bool = True) -> None:
-        """Stop the child in ``slot``; fork a new one there while the
-        pool's replacements last (``replace``)."""
+        """Stop the child in ``slot`` (its process group: what it started
+        too); fork a new one there while the pool's replacements last
+        (``replace``)."""
         process, conn = self._children[slot]
         self._busy.pop(slot, None)
         if process is not None:
             with contextlib.suppress(Exception):
-                process.kill()
+                signal_process_tree(process, signal.SIGKILL)
                 process.join(1)
         with contextlib.suppress(Exception):
             conn.close()
         self._children[slot] = (None, conn)
-        if replace and self.replaced < self._processes:
+        if replace and self.replaced < self.max_replacements:
             self.replaced += 1
             self._children[slot] = self._fork()
 
