@@ -39,6 +39,7 @@ Examples:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -46,7 +47,9 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +72,15 @@ DEFAULT_TIME_LIMIT_S = 1500.0
 
 
 # ----------------------------------------------------------------------------- running searches
-def run_child(command: list[str], log: Path, time_limit: float) -> tuple[int | None, float]:
+def run_child(
+    command: list[str], log: Path, time_limit: float, env: dict[str, str] | None = None
+) -> tuple[int | None, float]:
     """Run a child in its own process group (Helion's compile workers are
     its children); past ``time_limit`` seconds stop the whole group. Returns
     (exit code or None if stopped, seconds)."""
     started = time.perf_counter()
     with open(log, "w") as out:
-        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
         try:
             return child.wait(timeout=time_limit), time.perf_counter() - started
         except subprocess.TimeoutExpired:
@@ -87,6 +92,19 @@ def run_child(command: list[str], log: Path, time_limit: float) -> tuple[int | N
                 except (ProcessLookupError, subprocess.TimeoutExpired):
                     continue
             return None, time.perf_counter() - started
+
+
+@contextlib.contextmanager
+def cold_compile_caches() -> Iterator[dict[str, str]]:
+    """An environment whose Triton cache is a new, empty folder (removed
+    afterwards): each run compiles its kernels as on a fresh machine. With
+    the shared cache, a run found up to 66% of its configs compiled by the
+    runs before it in the same lease (the H200 job of 2026-12-02,
+    ``bench/results/h200/job-2026-12-02.log``), so its compile seconds
+    depended on the order of the runs. Helion's own cache and the tuning
+    store stay where they are (``shape_sequence.py``'s runs read them)."""
+    with tempfile.TemporaryDirectory(prefix="hh-triton-cache-") as root:
+        yield dict(os.environ, TRITON_CACHE_DIR=root)
 
 
 def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: Path) -> list[str]:
@@ -122,7 +140,8 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
             ]
             stem.with_suffix(".json").unlink(missing_ok=True)
             trace_of(stem).unlink(missing_ok=True)  # a stored compressed trace would outlive a rerun
-            code, seconds = run_child(command, stem.with_suffix(".log"), args.time_limit)
+            with cold_compile_caches() as env:
+                code, seconds = run_child(command, stem.with_suffix(".log"), args.time_limit, env)
             failure = report_run(child_args, stem, code, seconds, args.time_limit)
             compress_trace(stem)
             if failure:

@@ -1,0 +1,29 @@
+"""bench/compare.py runs each search with a Triton cache of its own: a
+new, empty folder the run's process sees, removed when it ends, so that no
+run finds kernels compiled by the runs before it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from compare import cold_compile_caches, run_child  # noqa: E402
+
+
+def test_each_run_compiles_into_a_new_empty_triton_cache(tmp_path):
+    shown = []
+    for run in range(2):
+        log = tmp_path / f"run{run}.log"
+        with cold_compile_caches() as env:
+            cache = Path(env["TRITON_CACHE_DIR"])
+            assert cache.is_dir() and not any(cache.iterdir())
+            assert env["TRITON_CACHE_DIR"] != os.environ.get("TRITON_CACHE_DIR")
+            script = "import os, pathlib; d = os.environ['TRITON_CACHE_DIR']; print(d); pathlib.Path(d, 'k').touch()"
+            code, _ = run_child([sys.executable, "-c", script], log, time_limit=60, env=env)
+            assert code == 0 and log.read_text().strip() == str(cache)
+            assert (cache / "k").exists()
+        assert not cache.exists()  # removed with what the run compiled
+        shown.append(cache)
+    assert shown[0] != shown[1]
