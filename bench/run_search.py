@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from runlog import config_dict, jsonable, read_trace, trace_summary
+from stack_sampler import StackSampler
 
 
 class Recorder:
@@ -220,9 +221,10 @@ def run(args: argparse.Namespace) -> None:
             search.listeners.append(recorder.on_engine_event)
         recorder.emit(space_header(search))
         recorder.origin = time.perf_counter()
-        with profiled(args.profile):
+        with profiled(args.profile), StackSampler() as sampler:
             config = search.autotune(skip_cache=True)
         wall = recorder.now()
+    Path(args.result).with_suffix(".samples.txt").write_text(sampler.report())
     if args.keep_best:  # as Helion's own cache would: a later shape's from_best_available finds it
         from helion.autotuner.local_cache import LocalAutotuneCache
 
