@@ -1,6 +1,8 @@
 """bench/compare.py runs each search with a Triton cache of its own: a
-new, empty folder the run's process sees, removed when it ends, so that no
-run finds kernels compiled by the runs before it."""
+new folder the run's process sees, removed when it ends, so that no run
+finds kernels compiled by the runs before it; Triton's compiled C helpers
+(entries of .so files only) come from the machine's cache and go back to
+it."""
 
 from __future__ import annotations
 
@@ -12,7 +14,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from compare import cold_compile_caches, run_child  # noqa: E402
 
 
-def test_each_run_compiles_into_a_new_empty_triton_cache(tmp_path):
+def test_each_run_compiles_into_a_new_empty_triton_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(tmp_path / "machine"))
     shown = []
     for run in range(2):
         log = tmp_path / f"run{run}.log"
@@ -27,3 +30,21 @@ def test_each_run_compiles_into_a_new_empty_triton_cache(tmp_path):
         assert not cache.exists()  # removed with what the run compiled
         shown.append(cache)
     assert shown[0] != shown[1]
+
+
+def test_compiled_c_helpers_are_shared_and_kernels_are_not(tmp_path, monkeypatch):
+    machine = tmp_path / "machine"
+    (machine / "utils").mkdir(parents=True)
+    (machine / "utils" / "cuda_utils.so").write_bytes(b"so")
+    (machine / "kernel").mkdir()
+    (machine / "kernel" / "k.cubin").write_bytes(b"cubin")
+    (machine / "kernel" / "k.json").write_text("{}")
+    monkeypatch.setenv("TRITON_CACHE_DIR", str(machine))
+    with cold_compile_caches() as env:
+        cache = Path(env["TRITON_CACHE_DIR"])
+        assert sorted(p.name for p in cache.iterdir()) == ["utils"]  # the helper, not the kernel
+        (cache / "launcher").mkdir()
+        (cache / "launcher" / "__triton_launcher.so").write_bytes(b"so")
+        (cache / "other_kernel").mkdir()
+        (cache / "other_kernel" / "o.cubin").write_bytes(b"cubin")
+    assert sorted(p.name for p in machine.iterdir()) == ["kernel", "launcher", "utils"]

@@ -107,6 +107,13 @@ def test_mfbo_runs_through_external_api(monkeypatch):
     default = {name: fragment.default() for name, fragment in TUNABLES_FOR_TEST.items()}
     tried = sorted(cost_ms(c) for c in problem.compiled)
     assert cost_ms(dict(best.config)) < min(cost_ms(default), tried[len(tried) // 2])
+    assert helion_hybrid.last_search().counters_dict()["seconds"]["acquisition"] > 0
+
+
+def test_the_acquisitions_seconds_are_counted_apart_from_the_models(monkeypatch):
+    _run(monkeypatch, "HybridSearch", 0)
+    seconds = helion_hybrid.last_search().counters_dict()["seconds"]
+    assert seconds["acquisition"] > 0 and seconds["model"] > 0
 
 
 def test_autotuner_fn_builds_a_hybrid_search_with_the_effort_profile(monkeypatch):

@@ -473,22 +473,23 @@ class HybridSearch(MultiFidelitySearchBase):
             return flats
         model = self.models.believer(finished, engine.pending())
         best = math.log(ok[0].median)
-        result = maximize_acquisition(
-            self.bridge.space,
-            model,
-            best=best,
-            acquisition="log_ei_per_cost" if o.cost_aware and self.models.cost is not None else "log_ei",
-            cost_model=self.models.cost if o.cost_aware else None,
-            batch_size=count,
-            pool_size=o.pool_size,
-            seed=self.derived_seed(10, len(engine.observations)),
-            exclude=self.tried,
-            incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
-            feasibility_model=self.models.feasibility,
-        )
-        if len(result.points) == 0:
-            return flats
-        gain = score_points(self.bridge.space, model, result.points[:1], best=best, acquisition="log_ei")
+        with self.models.charged():
+            result = maximize_acquisition(
+                self.bridge.space,
+                model,
+                best=best,
+                acquisition="log_ei_per_cost" if o.cost_aware and self.models.cost is not None else "log_ei",
+                cost_model=self.models.cost if o.cost_aware else None,
+                batch_size=count,
+                pool_size=o.pool_size,
+                seed=self.derived_seed(10, len(engine.observations)),
+                exclude=self.tried,
+                incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
+                feasibility_model=self.models.feasibility,
+            )
+            if len(result.points) == 0:
+                return flats
+            gain = score_points(self.bridge.space, model, result.points[:1], best=best, acquisition="log_ei")
         self._last_gain = float(np.exp(gain[0]))
         return flats + self.propose(result.points)
 

@@ -164,16 +164,18 @@ class MultiFidelityBayesianSearch(MultiFidelitySearchBase):
             if self.models.objective is None or len(ok) < 2:
                 more = self.initial_design_flats(len(self.engine.observations) + count)
                 return more[len(self.engine.observations) :]
-            result = maximize_acquisition(
-                self.bridge.space,
-                self.models.believer(finished, self.engine.pending()),
-                best=math.log(ok[0].median),
-                batch_size=count,
-                pool_size=o.pool_size,
-                seed=self.derived_seed(20, len(self.engine.observations)),
-                exclude=self.tried,
-                incumbents=np.stack([x.point for x in ok[:5]]),
-            )
+            model = self.models.believer(finished, self.engine.pending())
+            with self.models.charged():
+                result = maximize_acquisition(
+                    self.bridge.space,
+                    model,
+                    best=math.log(ok[0].median),
+                    batch_size=count,
+                    pool_size=o.pool_size,
+                    seed=self.derived_seed(20, len(self.engine.observations)),
+                    exclude=self.tried,
+                    incumbents=np.stack([x.point for x in ok[:5]]),
+                )
             return self.propose(result.points) if len(result.points) else []
 
         def report(finished: list[Observation]) -> None:
