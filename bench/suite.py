@@ -41,11 +41,13 @@ ENGINE_HEADING = (
     "\n### Where HybridSearch's time went\n\n"
     "Medians over seeds (longest gap: the maximum; stragglers: the sum). Compile floor: compile seconds "
     "summed over configs / compile workers. Finish: the shootout and after. Main thread: seconds by "
-    "activity on the search's one thread, and per config tried (everything but waiting, over the configs "
-    "that reached a first timing or failed). Longest gap: the longest stretch of a run without a finished "
-    "evaluation. Handoff / best promoted: the fastest of the configs handed to refinement (at full "
-    "fidelity) over the fastest config promoted to medium fidelity before the handoff; above 1, the "
-    "handoff passed over a faster config.\n\n"
+    "activity on the search's one thread (uncounted: the wall time no activity holds; a run's "
+    "runs/<label>_seed<N>.samples.txt says where it went), and per config tried (the activities but "
+    "waiting, over the configs that reached a first timing or failed). Longest gap: the longest stretch "
+    "of a run without a finished evaluation. Handoff / best promoted: the fastest of the configs handed "
+    "to refinement (at full fidelity) over the fastest config promoted to medium fidelity before the "
+    "handoff; above 1, the handoff passed over a faster config."
+    "\n\n"
 )
 
 
@@ -195,9 +197,10 @@ def handoff_over_best_promoted(events: list[dict[str, Any]]) -> float | None:
 def engine_breakdown(run: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
     """Where one helion_hybrid run's wall time went: its parallel compile
     floor (compile seconds summed over configs / compile workers), its
-    finish (shootout and after), the main thread's seconds by activity, and
-    the longest stretch without a finished evaluation (a config holding the
-    search up shows as one)."""
+    finish (shootout and after), the main thread's seconds by activity
+    (``uncounted``: the wall time no activity holds), and the longest
+    stretch without a finished evaluation (a config holding the search up
+    shows as one)."""
     counters = run["counters"]
     header = next((e for e in events if e.get("event") == "header"), {})
     floor = counters["compile_seconds_total"] / max(1, header.get("compile_workers") or 1)
@@ -207,13 +210,15 @@ def engine_breakdown(run: dict[str, Any], events: list[dict[str, Any]]) -> dict[
     gaps = [b - a for a, b in zip([0.0, *times], times)]
     configs = sum(1 for e in events if e.get("event") == "first_timing" and e.get("status") != "cancelled")
     busy = sum(v for k, v in counters["seconds"].items() if k != "waiting")
+    # what no counter holds (the runs' samples.txt say where it went)
+    uncounted = max(0.0, run["wall_s"] - sum(counters["seconds"].values()))
     return {
         "main_thread_ms_per_config": 1000 * busy / configs if configs else None,
         "wall_s": run["wall_s"],
         "compile_floor_s": floor,
         "finish_s": finish,
         "wall_over_floor_and_finish": run["wall_s"] / (floor + finish) if floor + finish > 0 else None,
-        "main_thread_s": counters["seconds"],
+        "main_thread_s": {**counters["seconds"], "uncounted": uncounted},
         "waiting_s": counters["seconds"].get("waiting", 0.0),
         "longest_gap_s": max(gaps, default=0.0),
         "stragglers_killed": counters.get("stragglers_killed", 0),
