@@ -228,3 +228,43 @@ def test_codegen_processes_default_to_a_few_on_cuda_and_none_elsewhere():
         HybridSearchOptions(codegen_workers=-1)
     with pytest.raises(TypeError, match="codegen_workers"):
         HybridSearchOptions(codegen_workers="4")
+
+
+def _search_that_is_killed(pids_path):
+    """A search process: a pool with a child working and one idle, then
+    it waits to be killed (SIGKILL: no cleanup of its own)."""
+    pool = ForkedPool(_generate, processes=2)
+    pool.submit(0, "hang")
+    with open(pids_path, "w") as out:
+        out.write(" ".join(str(process.pid) for process in _children(pool)))
+    time.sleep(60)
+
+
+def test_no_child_outlives_a_search_that_was_killed(tmp_path):
+    import multiprocessing as mp
+    import signal
+
+    pids_path = tmp_path / "pids"
+    search = mp.get_context("fork").Process(target=_search_that_is_killed, args=(str(pids_path),))
+    search.start()
+    deadline = time.perf_counter() + 20
+    while not (pids_path.exists() and pids_path.read_text()) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    children = [int(pid) for pid in pids_path.read_text().split()]
+    assert len(children) == 2
+    os.kill(search.pid, signal.SIGKILL)
+    search.join()
+
+    def alive(pid):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # a zombie waiting for its reaper is gone too
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ")[1][0] != "Z"
+
+    deadline = time.perf_counter() + 10
+    while any(alive(pid) for pid in children) and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in children)

@@ -43,13 +43,15 @@ then generated on the search's thread ("Codegen processes keep failing" in
 ``codegen`` in ``bench/results/h200/suite.md``). Failures are counted by
 reason (:attr:`ForkedPool.failure_reasons`), retried ones apart, so a run's
 counters say why. Each child leads its own process group, so that a kill
-reaches what it started (Triton's ``ptxas``).
+reaches what it started (Triton's ``ptxas``), and dies with the search's
+process however that ends.
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import multiprocessing as mp
 import os
 import signal
@@ -63,6 +65,9 @@ from helion.autotuner.process_utils import signal_process_tree, start_isolated_p
 
 #: After this many failures before its first success, the pool is no longer used.
 MAX_FAILURES_BEFORE_FIRST_SUCCESS = 8
+
+#: prctl's option: the signal a process gets when its parent dies.
+_PR_SET_PDEATHSIG = 1
 
 #: Characters of an error's text kept as its reason in the counts.
 REASON_CHARS = 160
@@ -106,10 +111,22 @@ def _attempt(work: Callable[[Any], str | None], payload: Any) -> tuple[bool, str
         return False, _describe(error)
 
 
-def _serve(conn: connection.Connection, work: Callable[[Any], str | None]) -> None:
+def _die_with(parent: int) -> None:
+    """Have the kernel SIGKILL this process when ``parent`` dies (Linux).
+    A child leads its own process group, so a kill of the search's group
+    (``compare.py``'s time limit) does not reach it, and children forked
+    later hold copies of its pipe, so it would not see the parent go."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # it died before the request
+        os._exit(0)
+
+
+def _serve(conn: connection.Connection, work: Callable[[Any], str | None], parent: int) -> None:
     """A child's loop: (token, payload) in, (token, ok, answer or error,
     error of a first attempt that a second one fixed, or None) out."""
     start_isolated_process_group()
+    _die_with(parent)
     try:
         while True:
             try:
@@ -184,7 +201,7 @@ class ForkedPool:
     def _fork(self) -> tuple[Any, connection.Connection]:
         context = mp.get_context("fork")
         parent_end, child_end = context.Pipe()
-        process = context.Process(target=_serve, args=(child_end, self._work), daemon=True)
+        process = context.Process(target=_serve, args=(child_end, self._work, os.getpid()), daemon=True)
         process.start()
         child_end.close()
         return process, parent_end
