@@ -229,12 +229,7 @@ def test_an_unmeasured_config_gets_the_same_surrogate_answer_in_every_replay() -
 
 
 # ----------------------------------------------------------------------------- a whole replay
-# The statistical CI check of issue 13 (HybridSearch within 2% of the best in a
-# quarter of PatternSearch's wall on 80% of 10 seeds) is not here: on the H100
-# dataset 2 of 10 seeds reach 2%; on the H200 ones the 2% configs are in the
-# initial design (attention, cross-entropy) or random proposals reach them as
-# often (softmax), so it could not tell a broken search from a working one
-# (bench/README.md, "No statistical CI check yet").
+# (the statistical check of search quality is tests/test_replay_quality.py)
 def test_a_replayed_search_runs_end_to_end_and_states_its_surrogate_share() -> None:
     result = replay.run_replay(Dataset.load(H100), "HybridSearch", 0)
     report = result["replay"]
