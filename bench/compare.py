@@ -57,6 +57,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import run_search  # noqa: E402
 from runlog import compress_trace, run_label, trace_of  # noqa: E402
 
 # The main job's five; the seed matmul also gets Helion's two other model-based searches.
@@ -164,19 +165,25 @@ def run_searches(args: argparse.Namespace, workload: str, effort: str, out_dir: 
             ]
             stem.with_suffix(".json").unlink(missing_ok=True)
             trace_of(stem).unlink(missing_ok=True)  # a stored compressed trace would outlive a rerun
+            harness_started = time.perf_counter()
             with cold_compile_caches() as env:
+                env[run_search.SPAWNED_VARIABLE] = repr(time.time())
                 code, seconds = run_child(command, stem.with_suffix(".log"), args.time_limit, env)
-            failure = report_run(child_args, stem, code, seconds, args.time_limit)
             compress_trace(stem)
+            caches_s = time.perf_counter() - harness_started - seconds
+            failure = report_run(child_args, stem, code, seconds, args.time_limit, caches_s)
             if failure:
                 failed.append(f"{workload} {algorithm} seed {seed}")
     return failed
 
 
-def report_run(child_args: argparse.Namespace, stem: Path, code: int | None, seconds: float, limit: float) -> bool:
+def report_run(
+    child_args: argparse.Namespace, stem: Path, code: int | None, seconds: float, limit: float, caches_s: float
+) -> bool:
     """Print how a run ended (an unfinished one is stored with its best so
-    far); whether it failed."""
-    import run_search
+    far) and where its seconds outside the search went (the run's
+    ``harness_s``; ``caches``: its Triton cache set up and removed, its
+    trace compressed); whether it failed."""
 
     if code is None:
         result = run_search.unfinished_result(child_args, limit)
@@ -197,6 +204,11 @@ def report_run(child_args: argparse.Namespace, stem: Path, code: int | None, sec
         f"{result['configs_timed']} configs timed, search best {result['search_best_ms']:.4f} ms",
         flush=True,
     )
+    harness = result.get("harness_s")
+    if harness:
+        steps = ", ".join(f"{name} {harness[name]:.1f}" for name in ("start", "imports", "construct", "summary"))
+        exit_s = seconds - harness["to_result"]
+        print(f"      outside the search (s): {steps}, exit {exit_s:.1f}, caches {caches_s:.1f}", flush=True)
     return False
 
 
@@ -648,8 +660,6 @@ def _check_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> No
 def main() -> None:
     args = parse_args()
     if args.command == "run-one":
-        import run_search
-
         return run_search.run(args)
     if args.command == "retime":
         return retime(args)

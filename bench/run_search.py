@@ -23,6 +23,10 @@ from typing import Any, TextIO
 from runlog import config_dict, jsonable, read_trace, trace_summary
 from stack_sampler import StackSampler
 
+#: compare.py sets this to the time.time() at which it started the run's process.
+SPAWNED_VARIABLE = "HH_RUN_SPAWNED_AT"
+_PROCESS_READY = time.time()  # the interpreter has started and imported the harness
+
 
 class Recorder:
     """Writes trace events as they happen (one JSON line each, flushed).
@@ -195,6 +199,7 @@ def search_kwargs(cls: type, bound: Any, effort: str, options: list[str]) -> dic
 
 def run(args: argparse.Namespace) -> None:
     """Run one search; write its trace as it goes and its result at the end."""
+    marks = {"spawned": float(os.environ.get(SPAWNED_VARIABLE, _PROCESS_READY)), "started": _PROCESS_READY}
     from helion_hybrid.workloads import WORKLOADS
 
     workload = WORKLOADS[args.workload]
@@ -207,6 +212,7 @@ def run(args: argparse.Namespace) -> None:
 
     import helion_hybrid  # registers HybridSearch / MFBO
 
+    marks["imported"] = time.time()
     bound = kernel.bind(kernel_args)
     bound.settings.autotune_random_seed = args.seed
     bound.settings.autotune_effort = args.effort
@@ -220,10 +226,12 @@ def run(args: argparse.Namespace) -> None:
         if hasattr(search, "listeners"):
             search.listeners.append(recorder.on_engine_event)
         recorder.emit(space_header(search))
+        marks["constructed"] = time.time()
         recorder.origin = time.perf_counter()
         with profiled(args.profile), StackSampler() as sampler:
             config = search.autotune(skip_cache=True)
         wall = recorder.now()
+        marks["searched"] = time.time()
     Path(args.result).with_suffix(".samples.txt").write_text(sampler.report())
     if args.keep_best:  # as Helion's own cache would: a later shape's from_best_available finds it
         from helion.autotuner.local_cache import LocalAutotuneCache
@@ -255,7 +263,24 @@ def run(args: argparse.Namespace) -> None:
         ],
     }
     del helion_hybrid
+    marks["summarised"] = time.time()
+    result["harness_s"] = harness_seconds(marks)
     Path(args.result).write_text(json.dumps(jsonable(result), indent=2))
+
+
+def harness_seconds(marks: dict[str, float]) -> dict[str, float]:
+    """Where a run's seconds outside its search went, from the ``marks``
+    (time.time() at each step): ``start`` (interpreter start-up and the
+    harness's imports), ``imports`` (torch, Helion, the workload's tensors),
+    ``construct`` (binding, the search's constructor, the space header),
+    ``search`` (the autotune, a little more than its wall) and ``summary``
+    (stack samples, the result), and ``to_result`` their sum: compare.py
+    takes it from the run's seconds to tell how long the exit took."""
+    steps = ("spawned", "started", "imported", "constructed", "searched", "summarised")
+    names = ("start", "imports", "construct", "search", "summary")
+    out = {name: marks[b] - marks[a] for name, a, b in zip(names, steps, steps[1:], strict=False)}
+    out["to_result"] = marks["summarised"] - marks["spawned"]
+    return out
 
 
 @contextlib.contextmanager
