@@ -206,7 +206,11 @@ def report_run(
     )
     harness = result.get("harness_s")
     if harness:
-        steps = ", ".join(f"{name} {harness[name]:.1f}" for name in ("start", "imports", "construct", "summary"))
+        steps = ", ".join(
+            f"{name} {harness[name]:.1f}"
+            for name in ("start", "imports", "inputs", "construct", "summary")
+            if name in harness
+        )
         exit_s = seconds - harness["to_result"]
         print(f"      outside the search (s): {steps}, exit {exit_s:.1f}, caches {caches_s:.1f}", flush=True)
     return False

@@ -207,12 +207,13 @@ def run(args: argparse.Namespace) -> None:
         os.environ["HELION_SKIP_CACHE"] = "1"
         os.environ["HELION_HYBRID_TUNING_STORE"] = "off"
     os.environ.setdefault("HELION_AUTOTUNE_PROGRESS_BAR", "0")
-    kernel, kernel_args, _reference = workload.make()
     from helion.autotuner import search_algorithms
 
     import helion_hybrid  # registers HybridSearch / MFBO
 
     marks["imported"] = time.time()
+    kernel, kernel_args, _reference = workload.make()
+    marks["made_inputs"] = time.time()
     bound = kernel.bind(kernel_args)
     bound.settings.autotune_random_seed = args.seed
     bound.settings.autotune_effort = args.effort
@@ -271,13 +272,14 @@ def run(args: argparse.Namespace) -> None:
 def harness_seconds(marks: dict[str, float]) -> dict[str, float]:
     """Where a run's seconds outside its search went, from the ``marks``
     (time.time() at each step): ``start`` (interpreter start-up and the
-    harness's imports), ``imports`` (torch, Helion, the workload's tensors),
-    ``construct`` (binding, the search's constructor, the space header),
+    harness's imports), ``imports`` (torch, Helion, helion_hybrid),
+    ``inputs`` (the workload's kernel and tensors, with the device's
+    context), ``construct`` (binding, the search's constructor, the space header),
     ``search`` (the autotune, a little more than its wall) and ``summary``
     (stack samples, the result), and ``to_result`` their sum: compare.py
     takes it from the run's seconds to tell how long the exit took."""
-    steps = ("spawned", "started", "imported", "constructed", "searched", "summarised")
-    names = ("start", "imports", "construct", "search", "summary")
+    steps = ("spawned", "started", "imported", "made_inputs", "constructed", "searched", "summarised")
+    names = ("start", "imports", "inputs", "construct", "search", "summary")
     out = {name: marks[b] - marks[a] for name, a, b in zip(names, steps, steps[1:], strict=False)}
     out["to_result"] = marks["summarised"] - marks["spawned"]
     return out

@@ -53,7 +53,15 @@ def test_compiled_c_helpers_are_shared_and_kernels_are_not(tmp_path, monkeypatch
 def test_a_runs_seconds_outside_its_search_add_up_to_its_time_to_the_result():
     from run_search import harness_seconds
 
-    marks = dict(spawned=100.0, started=100.5, imported=107.0, constructed=107.25, searched=130.0, summarised=130.5)
+    marks = dict(
+        spawned=100.0,
+        started=100.5,
+        imported=105.0,
+        made_inputs=107.0,
+        constructed=107.25,
+        searched=130.0,
+        summarised=130.5,
+    )
     steps = harness_seconds(marks)
-    assert steps["imports"] == 6.5 and steps["search"] == 22.75 and steps["summary"] == 0.5
+    assert steps["imports"] == 4.5 and steps["inputs"] == 2.0 and steps["search"] == 22.75 and steps["summary"] == 0.5
     assert steps["to_result"] == sum(v for k, v in steps.items() if k != "to_result") == 30.5
