@@ -206,11 +206,8 @@ def report_run(
     )
     harness = result.get("harness_s")
     if harness:
-        steps = ", ".join(
-            f"{name} {harness[name]:.1f}"
-            for name in ("start", "imports", "inputs", "construct", "summary")
-            if name in harness
-        )
+        # the steps run_search.harness_seconds recorded, in order, but the search and their sum
+        steps = ", ".join(f"{name} {s:.1f}" for name, s in harness.items() if name not in ("search", "to_result"))
         exit_s = seconds - harness["to_result"]
         print(f"      outside the search (s): {steps}, exit {exit_s:.1f}, caches {caches_s:.1f}", flush=True)
     return False
