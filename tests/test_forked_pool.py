@@ -28,6 +28,9 @@ def _generate(config):
         time.sleep(60)
     if config == "cached":
         return None
+    if config == "noisy":  # as Triton's compiler writes an MLIR reproducer: at the descriptor, from C++
+        os.write(2, b"NOISE ON STDERR\n")
+        os.write(1, b"NOISE ON STDOUT\n")
     if config == "first call fails" and _ATTEMPTS.count(config) == 1:
         raise RuntimeError("only on the first try")
     return f"source of {config} from {os.getpid()}"
@@ -59,6 +62,19 @@ def test_results_come_back_by_token_from_other_processes():
         assert pool.answered == 3
     finally:
         pool.close()
+
+
+def test_a_child_writes_nothing_to_the_search_output(capfd):
+    pool = ForkedPool(_generate, processes=1)
+    try:
+        assert pool.submit(1, "noisy")
+        assert _collect(pool, [1])[1][0]
+    finally:
+        pool.close()
+    captured = capfd.readouterr()
+    assert "NOISE" not in captured.out + captured.err
+    os.write(2, b"the search's own output still shows\n")
+    assert "own output" in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("config", ["raise", "die", "hang"])

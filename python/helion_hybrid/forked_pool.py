@@ -44,7 +44,12 @@ then generated on the search's thread ("Codegen processes keep failing" in
 reason (:attr:`ForkedPool.failure_reasons`), retried ones apart, so a run's
 counters say why. Each child leads its own process group, so that a kill
 reaches what it started (Triton's ``ptxas``), and dies with the search's
-process however that ends.
+process however that ends. A child writes nothing to the search's output:
+what failed comes back as its error's text, and what Triton's compiler
+prints itself (an MLIR reproducer or the PTX of each config that fails to
+compile) filled 2-4 MB of an attention run's log
+(``bench/results/h200/attention_2048_bf16/runs/HybridSearch-nocost_seed0.log``);
+Helion's own compile processes capture it the same way.
 """
 
 from __future__ import annotations
@@ -122,11 +127,21 @@ def _die_with(parent: int) -> None:
         os._exit(0)
 
 
+def _silence_output() -> None:
+    """Point this process's stdout and stderr (the file descriptors, so
+    that C++ output goes too) at the null device."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
 def _serve(conn: connection.Connection, work: Callable[[Any], str | None], parent: int) -> None:
     """A child's loop: (token, payload) in, (token, ok, answer or error,
     error of a first attempt that a second one fixed, or None) out."""
     start_isolated_process_group()
     _die_with(parent)
+    _silence_output()
     try:
         while True:
             try:
