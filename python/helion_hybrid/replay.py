@@ -65,7 +65,7 @@ import numpy.typing as npt
 
 from .evaluation import Observation, SimulatedClock
 from .helion_space import describe_fragment
-from .timing import PROBE_REPETITIONS, TimingRecord
+from .timing import BASELINE_EVERY, PROBE_REPETITIONS, TimingRecord
 
 if TYPE_CHECKING:
     from helion.autotuner.config_generation import ConfigGeneration
@@ -74,10 +74,11 @@ if TYPE_CHECKING:
 SURROGATE_FLAG_SHARE = 0.25
 #: Nearest recorded configs behind a surrogate answer.
 SURROGATE_NEIGHBOURS = 5
-#: CUDA-graph device timing: launches per measurement (two graphs of 20 L2 flushes, 6 replays
-#: each: timing.GraphDeviceTimer), and the kernel calls among them (one graph has none).
-DEVICE_TIME_CALLS = 240
+#: CUDA-graph device timing: the kernel calls of one measurement (a graph of 20 (L2 flush,
+#: call), 6 replays: timing.GraphDeviceTimer), and all its launches, the flushes-only graph
+#: shared by BASELINE_EVERY measurements included.
 DEVICE_TIME_KERNEL_CALLS = 120
+DEVICE_TIME_CALLS = DEVICE_TIME_KERNEL_CALLS + math.ceil(DEVICE_TIME_KERNEL_CALLS / BASELINE_EVERY)
 
 
 def config_key(config: Any) -> str:

@@ -31,6 +31,8 @@ from helion.autotuner.benchmarking import do_bench, do_bench_generic
 DEFAULT_REPETITIONS = 5
 #: Calls of a first timing before the early stop for clearly slow configs.
 PROBE_REPETITIONS = 3
+#: Device-time measurements per replay of the shared flushes-only graph (GraphDeviceTimer).
+BASELINE_EVERY = 16
 
 
 @dataclasses.dataclass
@@ -122,43 +124,84 @@ class GraphDeviceTimer:
     flushes alone, divided by K. Unlike event timing of single calls it does
     not depend on the CPU keeping ahead of the GPU.
 
+    The flushes-only graph is the same for every config, so one is shared
+    and replayed once per ``baseline_every`` measurements: it took about half
+    of each measurement of a ~20 us kernel (a 256 MB memset per call; 2.6 s
+    of an 18 s H200 softmax run went to graph replays,
+    ``bench/results/h200/softmax_4096_fp16/runs/HybridSearch-33b8e26_seed2.samples.txt``),
+    and configs measured against one baseline differ by their kernel graphs
+    alone. Re-measuring it now and then follows the GPU's clocks.
+
     Args:
         calls_per_graph: Kernel calls captured in one graph (each after an
             L2 flush).
         replays: Replays per measurement; the median is returned.
+        baseline_every: Measurements per replay of the flushes-only graph.
+
+    Raises:
+        ValueError: if an argument is below 1.
     """
 
-    def __init__(self, calls_per_graph: int = 20, replays: int = 5) -> None:
-        import torch
-        from triton import runtime
-
+    def __init__(self, calls_per_graph: int = 20, replays: int = 5, baseline_every: int = BASELINE_EVERY) -> None:
+        for name, value in (
+            ("calls_per_graph", calls_per_graph),
+            ("replays", replays),
+            ("baseline_every", baseline_every),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"GraphDeviceTimer: {name} must be an int >= 1, got {value!r}")
         self.calls_per_graph = calls_per_graph
         self.replays = replays
-        self._cache = runtime.driver.active.get_empty_cache_for_benchmark()
-        self._graphs: dict[str, tuple[Any, Any]] = {}
-        self._torch = torch
+        self.baseline_every = baseline_every
+        self._cache: Any = None
+        self._graphs: dict[str, Any] = {}
+        self._flushes_only: Any = None
+        self._flushes_ms = math.nan
+        self._measured = 0
 
-    def _capture(self, call: Callable[[], object]) -> tuple[Any, Any]:
-        torch = self._torch
-        # Warm up on a side stream, as CUDA graph capture requires.
+    def _allocate(self) -> None:
+        """The buffer whose zeroing flushes L2 (allocated before any capture,
+        so that it is not in a graph's memory pool)."""
+        if self._cache is None:
+            from triton import runtime
+
+            self._cache = runtime.driver.active.get_empty_cache_for_benchmark()
+
+    def _flush(self) -> None:
+        self._cache.zero_()
+
+    def _warm(self, call: Callable[[], object]) -> None:
+        """Run ``call`` once on a side stream, as CUDA graph capture requires."""
+        import torch
+
         stream = torch.cuda.Stream()
         stream.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(stream):
             call()
         torch.cuda.current_stream().wait_stream(stream)
         torch.cuda.synchronize()
-        with_kernel, flushes_only = torch.cuda.CUDAGraph(), torch.cuda.CUDAGraph()
-        with torch.cuda.graph(with_kernel):
+
+    def _graph_of(self, body: Callable[[], None]) -> Any:
+        import torch
+
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            body()
+        return graph
+
+    def _capture(self, call: Callable[[], object]) -> Any:
+        self._warm(call)
+
+        def flushed_calls() -> None:
             for _ in range(self.calls_per_graph):
-                self._cache.zero_()
+                self._flush()
                 call()
-        with torch.cuda.graph(flushes_only):
-            for _ in range(self.calls_per_graph):
-                self._cache.zero_()
-        return with_kernel, flushes_only
+
+        return self._graph_of(flushed_calls)
 
     def _replay_ms(self, graph: Any) -> float:
-        torch = self._torch
+        import torch
+
         times = []
         for _ in range(self.replays):
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
@@ -169,17 +212,33 @@ class GraphDeviceTimer:
             times.append(start.elapsed_time(end))
         return statistics.median(times)
 
+    def _baseline_ms(self) -> float:
+        """The flushes-only graph's time, replayed on every
+        ``baseline_every``-th measurement."""
+        if self._flushes_only is None:
+
+            def flushes() -> None:
+                for _ in range(self.calls_per_graph):
+                    self._flush()
+
+            self._flushes_only = self._graph_of(flushes)
+        if self._measured % self.baseline_every == 0:
+            self._flushes_ms = self._replay_ms(self._flushes_only)
+        self._measured += 1
+        return self._flushes_ms
+
     def measure(self, key: str, call: Callable[[], object]) -> float:
-        """Device time of one call of ``call`` in ms; the graphs are captured
+        """Device time of one call of ``call`` in ms; its graph is captured
         on the first measurement of ``key``.
 
         Raises:
             RuntimeError: if ``call`` cannot be captured in a CUDA graph.
         """
+        self._allocate()
         if key not in self._graphs:
             self._graphs[key] = self._capture(call)
-        with_kernel, flushes_only = self._graphs[key]
-        return (self._replay_ms(with_kernel) - self._replay_ms(flushes_only)) / self.calls_per_graph
+        kernel_ms = self._replay_ms(self._graphs[key])
+        return (kernel_ms - self._baseline_ms()) / self.calls_per_graph
 
 
 class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
