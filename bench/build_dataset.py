@@ -48,7 +48,7 @@ sys.path.insert(0, str(HERE))
 
 from runlog import PLAIN_TRACE, first_timings, read_trace, run_label, run_stem, trace_files  # noqa: E402
 
-from helion_hybrid.replay import DEVICE_TIME_CALLS, DEVICE_TIME_KERNEL_CALLS  # noqa: E402
+from helion_hybrid.replay import device_time_launches  # noqa: E402
 
 #: Helion's own searches: batches of compile + first timing, ~50 ms windows.
 HELION_SEARCHES = ("PatternSearch", "RandomSearch", "LFBOTreeSearch", "LFBOPatternSearch", "DESurrogateHybrid")
@@ -373,7 +373,7 @@ def _slope(points: list[tuple[int, float]]) -> float:
 def _engine_costs(runs: list[dict[str, Any]], traces: list[list[dict[str, Any]]]) -> dict[str, float]:
     """Per-call and accuracy-check seconds of helion_hybrid's timer (its
     searches count timing seconds; their traces hold every timed call, and
-    every CUDA-graph device time: ``DEVICE_TIME_CALLS`` calls each, as the
+    every CUDA-graph device time: ``device_time_launches`` each, as the
     replay charges them). ``check_s`` is a mean: a replay charges it for
     configs that were never recorded, and their sum is what counts."""
     per_call: list[float] = []
@@ -409,15 +409,16 @@ def _graph_calls(events: list[dict[str, Any]]) -> tuple[int, float]:
     """Launches in CUDA graphs (device times, a device-time shootout's
     rounds) and the kernel milliseconds among them, as the replay charges
     them (``graph_cost_s``)."""
-    measurements: list[float] = []
+    measurements: list[tuple[float, int | None]] = []  # (device ms, calls per graph)
     for e in events:
         if e.get("event") == "device_time" and e.get("device_ms"):
-            measurements.append(e["device_ms"])
+            measurements.append((e["device_ms"], e.get("calls")))
         elif e.get("event") == "shootout" and e.get("by") == "device_time":
             for entry in e.get("ranking", []):
                 if entry.get("shootout_ms") is not None:
-                    measurements += [entry["shootout_ms"]] * e.get("rounds", 0)
-    return DEVICE_TIME_CALLS * len(measurements), DEVICE_TIME_KERNEL_CALLS * sum(measurements)
+                    measurements += [(entry["shootout_ms"], None)] * e.get("rounds", 0)
+    launches = [device_time_launches(calls) for _, calls in measurements]
+    return sum(n for n, _ in launches), sum(ms * k for (ms, _), (_, k) in zip(measurements, launches))
 
 
 # ----------------------------------------------------------------------------- the dataset

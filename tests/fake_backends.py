@@ -35,7 +35,7 @@ class _NoDeviceTime:
     def prepare(self, obs: Observation) -> str | None:
         return None
 
-    def device_time(self, obs: Observation) -> float | None:
+    def device_time(self, obs: Observation, calls: int | None = None) -> float | None:
         return None
 
     def uses_device_time(self) -> bool:

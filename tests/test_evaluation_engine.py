@@ -270,3 +270,33 @@ def test_a_hang_is_abandoned_when_the_deadline_sum_rounds(step_timeout):
         done += engine.step(timeout=step_timeout)
     assert [o.status for o in done] == ["timeout"] and backend.killed == [0]
     assert done[0].compile_s == pytest.approx(limit)
+
+
+class _DeviceTimed(ScriptedBackend):
+    """Scripted, with device times (the timing script's) and a record of
+    the calls per graph each one asked for."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.device_calls: dict[object, int | None] = {}
+
+    def uses_device_time(self):
+        return True
+
+    def device_time(self, obs, calls=None):
+        self.device_calls[obs.config] = calls
+        return self.timing_ms(obs.config)
+
+
+def test_configs_far_slower_than_the_best_get_a_cheaper_device_time():
+    from helion_hybrid.evaluation import CHEAP_DEVICE_TIME_CALLS
+
+    times = {0: 1.0, 1: 1.4, 2: 1.6, 3: 9.0}
+    backend = _DeviceTimed(lambda c: 0.1, times.__getitem__)
+    engine = _engine(backend)
+    assert engine.compare_by("device_time") == "device_time"
+    _submit(engine, list(times))
+    _run(engine)
+    figures = {c: engine.figure(engine.observations[c]) for c in times}
+    assert figures == times  # a device time for each, cheap or not
+    assert backend.device_calls == {0: None, 1: None, 2: CHEAP_DEVICE_TIME_CALLS, 3: CHEAP_DEVICE_TIME_CALLS}

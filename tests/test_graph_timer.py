@@ -89,3 +89,15 @@ def test_the_baseline_is_measured_again_every_baseline_every_measurements():
 def test_bad_settings_are_refused(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         GraphDeviceTimer(**kwargs)
+
+
+def test_fewer_calls_per_graph_measure_the_same_kernel_with_their_own_graph():
+    timer = FakeGpuTimer(calls_per_graph=20)
+    call = timer.kernel(0.3)
+    assert timer.measure("a", call, calls=4) == pytest.approx(0.3)
+    assert timer.measure("a", call) == pytest.approx(0.3)
+    assert timer.measure("a", call, calls=4) == pytest.approx(0.3)
+    kernel_graphs = sorted((g.flushes, g.replays) for g in timer.graphs if g.kernel_ms > 0)
+    assert kernel_graphs == [(4, 2), (20, 1)]
+    with pytest.raises(ValueError, match="calls"):
+        timer.measure("a", call, calls=0)

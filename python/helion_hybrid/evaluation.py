@@ -44,6 +44,9 @@ FAILURE_STATUSES = ("error", "timeout", "accuracy_error", "bad_timing")
 CANCELLED = "cancelled"
 #: Statuses before an observation is finished.
 PENDING_STATUSES = ("queued", "generating", "compiling", "compiled")
+#: Kernel calls per CUDA graph of a slow config's device time (see
+#: ``EvaluationEngine.precise_factor``; the timer's default is 20).
+CHEAP_DEVICE_TIME_CALLS = 4
 
 Figure = Literal["median", "device_time"]
 
@@ -347,8 +350,9 @@ class Backend(Protocol):
         """Fresh samples (ms) of a timed config; empty if it fails now."""
         ...
 
-    def device_time(self, obs: Observation) -> float | None:
-        """CUDA-graph device time (ms), or None where it cannot be measured."""
+    def device_time(self, obs: Observation, calls: int | None = None) -> float | None:
+        """CUDA-graph device time (ms), or None where it cannot be measured;
+        ``calls``: kernel calls per graph (None: the timer's default)."""
         ...
 
     def uses_device_time(self) -> bool:
@@ -401,6 +405,13 @@ class EvaluationEngine:
         #: A first timing stops after a few calls when they read this many
         #: times the best so far (0: always the full fidelity).
         self.slow_factor = 10.0
+        #: A config whose first timing reads more than this many times the
+        #: best so far gets a cheaper device time (CHEAP_DEVICE_TIME_CALLS
+        #: calls per graph): it loses to the configs near the best whatever
+        #: the last digit, and such configs took ~60% of the graph seconds
+        #: of an H200 matmul_4096 run (46 of its 142 device times;
+        #: ``bench/results/h200/matmul_4096_bf16/runs/HybridSearch-33b8e26_seed2.jsonl.gz``).
+        self.precise_factor = 1.5
         #: Clock time after which nothing new is timed once a config has run
         #: (the search's budget); None: no limit.
         self.deadline: float | None = None
@@ -542,6 +553,12 @@ class EvaluationEngine:
         the best median so far (None before anything ran)."""
         medians = [o.median for o in self.observations.values() if o.ok]
         return self.slow_factor * min(medians) if medians and self.slow_factor else None
+
+    def _far_from_best(self, obs: Observation) -> bool:
+        """Whether ``obs``'s median is above ``precise_factor`` times the
+        best median so far."""
+        medians = [o.median for o in self.observations.values() if o.ok]
+        return bool(medians) and obs.median > self.precise_factor * min(medians)
 
     def _typical_call_ms(self) -> float:
         medians = [o.median for o in self.observations.values() if o.ok]
@@ -769,10 +786,11 @@ class EvaluationEngine:
             return obs.median
         if obs.device_ms is None:
             start = self.clock.now()
-            value = self.backend.device_time(obs)
+            calls = CHEAP_DEVICE_TIME_CALLS if self._far_from_best(obs) else None
+            value = self.backend.device_time(obs, calls)
             obs.device_ms = math.nan if value is None else value
             self.counters.seconds["timing"] += self.clock.now() - start
-            self.emit({"event": "device_time", "config": obs.config, "device_ms": value})
+            self.emit({"event": "device_time", "config": obs.config, "device_ms": value, "calls": calls})
         if not (math.isfinite(obs.device_ms) and obs.device_ms > 0):
             self._say("A config cannot be timed in a CUDA graph; comparing event timings from now on")
             self.figure_kind = "median"

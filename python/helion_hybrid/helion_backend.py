@@ -312,12 +312,12 @@ class HelionBackend:
     def uses_device_time(self) -> bool:
         return _uses_cuda(self.provider.args)  # a clone of mutated arguments lives on the same device
 
-    def device_time(self, obs: Observation) -> float | None:
+    def device_time(self, obs: Observation, calls: int | None = None) -> float | None:
         if not self.uses_device_time():
             return None
         if self._device_timer is None:
             self._device_timer = GraphDeviceTimer()
-        value = self.provider.device_time(self._timed_config(obs), self._device_timer)
+        value = self.provider.device_time(self._timed_config(obs), self._device_timer, calls)
         return value if value is not None and math.isfinite(value) else None
 
 

@@ -65,7 +65,7 @@ import numpy.typing as npt
 
 from .evaluation import Observation, SimulatedClock
 from .helion_space import describe_fragment
-from .timing import BASELINE_EVERY, PROBE_REPETITIONS, TimingRecord
+from .timing import BASELINE_EVERY, CALLS_PER_GRAPH, PROBE_REPETITIONS, TimingRecord
 
 if TYPE_CHECKING:
     from helion.autotuner.config_generation import ConfigGeneration
@@ -74,11 +74,19 @@ if TYPE_CHECKING:
 SURROGATE_FLAG_SHARE = 0.25
 #: Nearest recorded configs behind a surrogate answer.
 SURROGATE_NEIGHBOURS = 5
-#: CUDA-graph device timing: the kernel calls of one measurement (a graph of 20 (L2 flush,
-#: call), 6 replays: timing.GraphDeviceTimer), and all its launches, the flushes-only graph
-#: shared by BASELINE_EVERY measurements included.
-DEVICE_TIME_KERNEL_CALLS = 120
-DEVICE_TIME_CALLS = DEVICE_TIME_KERNEL_CALLS + math.ceil(DEVICE_TIME_KERNEL_CALLS / BASELINE_EVERY)
+#: CUDA-graph device timing (timing.GraphDeviceTimer): replays of a measurement's graph,
+#: counted as 6 launches of each of its (L2 flush, call) pairs.
+DEVICE_TIME_REPLAYS = 6
+
+
+def device_time_launches(calls: int | None = None) -> tuple[int, int]:
+    """(launches, kernel calls among them) of one CUDA-graph device time
+    with ``calls`` pairs per graph (None: the timer's default), its share
+    of the flushes-only graph that BASELINE_EVERY measurements share
+    included. Traces before commit 28eedc7 replayed a flushes-only graph
+    per measurement; they are counted the same way."""
+    kernel_calls = DEVICE_TIME_REPLAYS * (CALLS_PER_GRAPH if calls is None else calls)
+    return kernel_calls + math.ceil(DEVICE_TIME_REPLAYS * CALLS_PER_GRAPH / BASELINE_EVERY), kernel_calls
 
 
 def config_key(config: Any) -> str:
@@ -647,10 +655,10 @@ class ReplaySession:
         """Seconds ``count`` timed calls take (kernel and per-call overhead)."""
         return count * (self._kernel_s(answer) + self.costs["per_call_s"])
 
-    def graph_cost_s(self, answer: Answer) -> float:
-        """Seconds one CUDA-graph device time takes (``DEVICE_TIME_CALLS``
-        launches, ``DEVICE_TIME_KERNEL_CALLS`` of them with the kernel)."""
-        return DEVICE_TIME_CALLS * self.costs["per_call_s"] + DEVICE_TIME_KERNEL_CALLS * self._kernel_s(answer)
+    def graph_cost_s(self, answer: Answer, calls: int | None = None) -> float:
+        """Seconds one CUDA-graph device time takes (``device_time_launches``)."""
+        launches, kernel_calls = device_time_launches(calls)
+        return launches * self.costs["per_call_s"] + kernel_calls * self._kernel_s(answer)
 
     # -- trace ----------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -787,12 +795,12 @@ class ReplayBackend:
             self.clock.advance(self.session.call_cost_s(answer, repetitions))
             return self.session.call_samples(answer, repetitions, first=False)
 
-    def device_time(self, obs: Observation) -> float | None:
+    def device_time(self, obs: Observation, calls: int | None = None) -> float | None:
         with self.clock.simulating():
             answer = self._answer(obs)
             if not self.uses_device_time() or not answer.runs:
                 return None
-            self.clock.advance(self.session.graph_cost_s(answer))
+            self.clock.advance(self.session.graph_cost_s(answer, calls))
             return self.session.device_ms(answer)
 
     def uses_device_time(self) -> bool:

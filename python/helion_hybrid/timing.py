@@ -31,7 +31,9 @@ from helion.autotuner.benchmarking import do_bench, do_bench_generic
 DEFAULT_REPETITIONS = 5
 #: Calls of a first timing before the early stop for clearly slow configs.
 PROBE_REPETITIONS = 3
-#: Device-time measurements per replay of the shared flushes-only graph (GraphDeviceTimer).
+#: GraphDeviceTimer: (L2 flush, call) pairs per graph, and device-time
+#: measurements per replay of the shared flushes-only graph.
+CALLS_PER_GRAPH = 20
 BASELINE_EVERY = 16
 
 
@@ -142,7 +144,9 @@ class GraphDeviceTimer:
         ValueError: if an argument is below 1.
     """
 
-    def __init__(self, calls_per_graph: int = 20, replays: int = 5, baseline_every: int = BASELINE_EVERY) -> None:
+    def __init__(
+        self, calls_per_graph: int = CALLS_PER_GRAPH, replays: int = 5, baseline_every: int = BASELINE_EVERY
+    ) -> None:
         for name, value in (
             ("calls_per_graph", calls_per_graph),
             ("replays", replays),
@@ -154,7 +158,7 @@ class GraphDeviceTimer:
         self.replays = replays
         self.baseline_every = baseline_every
         self._cache: Any = None
-        self._graphs: dict[str, Any] = {}
+        self._graphs: dict[tuple[str, int], Any] = {}
         self._flushes_only: Any = None
         self._flushes_ms = math.nan
         self._measured = 0
@@ -189,11 +193,11 @@ class GraphDeviceTimer:
             body()
         return graph
 
-    def _capture(self, call: Callable[[], object]) -> Any:
+    def _capture(self, call: Callable[[], object], calls: int) -> Any:
         self._warm(call)
 
         def flushed_calls() -> None:
-            for _ in range(self.calls_per_graph):
+            for _ in range(calls):
                 self._flush()
                 call()
 
@@ -227,18 +231,24 @@ class GraphDeviceTimer:
         self._measured += 1
         return self._flushes_ms
 
-    def measure(self, key: str, call: Callable[[], object]) -> float:
-        """Device time of one call of ``call`` in ms; its graph is captured
-        on the first measurement of ``key``.
+    def measure(self, key: str, call: Callable[[], object], calls: int | None = None) -> float:
+        """Device time of one call of ``call`` in ms, from a graph of
+        ``calls`` (L2 flush, call) pairs (None: ``calls_per_graph``; fewer
+        are cheaper and noisier), captured on the first measurement of
+        ``key`` with that many.
 
         Raises:
+            ValueError: if ``calls`` is below 1.
             RuntimeError: if ``call`` cannot be captured in a CUDA graph.
         """
+        calls = self.calls_per_graph if calls is None else calls
+        if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
+            raise ValueError(f"GraphDeviceTimer.measure: calls must be an int >= 1, got {calls!r}")
         self._allocate()
-        if key not in self._graphs:
-            self._graphs[key] = self._capture(call)
-        kernel_ms = self._replay_ms(self._graphs[key])
-        return (kernel_ms - self._baseline_ms()) / self.calls_per_graph
+        if (key, calls) not in self._graphs:
+            self._graphs[key, calls] = self._capture(call, calls)
+        kernel_ms = self._replay_ms(self._graphs[key, calls])
+        return kernel_ms / calls - self._baseline_ms() / self.calls_per_graph
 
 
 class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
@@ -370,8 +380,9 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
             record.status = "error"
             return []
 
-    def device_time(self, config: Any, timer: GraphDeviceTimer) -> float | None:
-        """Device time (ms) of an already timed config by ``timer``; None
+    def device_time(self, config: Any, timer: GraphDeviceTimer, calls: int | None = None) -> float | None:
+        """Device time (ms) of an already timed config by ``timer`` (with
+        ``calls`` kernel calls per graph; None: the timer's default); None
         where it cannot be measured (not on CUDA, not capturable in a CUDA
         graph, or failed)."""
         record = self.records[config]
@@ -379,7 +390,7 @@ class MultiFidelityBenchmarkProvider(_bp.LocalBenchmarkProvider):
         if record.status != "ok" or record.bench_fn is None or not _uses_cuda(args):
             return None
         try:
-            return timer.measure(str(id(record)), functools.partial(record.bench_fn, *args))
+            return timer.measure(str(id(record)), functools.partial(record.bench_fn, *args), calls)
         except Exception as error:
             error.__traceback__ = None
             if _bp.match_unrecoverable_runtime_error(error):
