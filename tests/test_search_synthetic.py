@@ -110,6 +110,56 @@ def test_mfbo_runs_through_external_api(monkeypatch):
     assert helion_hybrid.last_search().counters_dict()["seconds"]["acquisition"] > 0
 
 
+def _acquisition_threads():
+    import threading
+
+    return [t for t in threading.enumerate() if t.name.startswith("helion-hybrid-acquisition")]
+
+
+def test_the_acquisition_runs_ahead_on_a_thread_that_ends_with_the_search(monkeypatch):
+    from helion_hybrid import hybrid_search
+
+    threads = []
+    maximize = hybrid_search.maximize_acquisition
+
+    def recorded(*args, **kwargs):
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return maximize(*args, **kwargs)
+
+    monkeypatch.setattr(hybrid_search, "maximize_acquisition", recorded)
+    best, first = _run(monkeypatch, "HybridSearch", 3)
+    ahead = helion_hybrid.last_search().counters_dict()["acquisition_ahead"]
+    assert ahead["taken"] >= 2 and ahead["seconds"] > 0
+    assert sum(name.startswith("helion-hybrid-acquisition") for name in threads) >= 2
+    assert not _acquisition_threads()
+    _, again = _run(monkeypatch, "HybridSearch", 3)
+    assert again.compiled == first.compiled  # the thread's speed decides nothing
+    threads.clear()
+    _, inline = _run(monkeypatch, "HybridSearch", 3, background_acquisition=False)
+    assert set(threads) == {"MainThread"} and inline.compiled != first.compiled
+    assert cost_ms(dict(best.config)) < 2 * cost_ms(OPTIMUM)
+
+
+def test_an_exception_in_the_acquisition_ahead_reaches_the_search(monkeypatch):
+    import threading
+
+    from helion_hybrid import hybrid_search
+
+    maximize = hybrid_search.maximize_acquisition
+
+    def fails_ahead(*args, **kwargs):
+        if threading.current_thread().name.startswith("helion-hybrid-acquisition"):
+            raise RuntimeError("acquisition failed on its thread")
+        return maximize(*args, **kwargs)
+
+    monkeypatch.setattr(hybrid_search, "maximize_acquisition", fails_ahead)
+    with pytest.raises(RuntimeError, match="acquisition failed on its thread"):
+        _run(monkeypatch, "HybridSearch", 0)
+    assert not _acquisition_threads()
+
+
 def test_the_acquisitions_seconds_are_counted_apart_from_the_models(monkeypatch):
     _run(monkeypatch, "HybridSearch", 0)
     seconds = helion_hybrid.last_search().counters_dict()["seconds"]
@@ -197,3 +247,10 @@ def test_refinement_screened_by_feasibility_still_finds_the_optimum(monkeypatch)
     assert dict(best.config) == OPTIMUM
     with pytest.raises(TypeError, match="screen_feasibility"):
         HybridSearchOptions(screen_feasibility="yes")
+
+
+def test_background_acquisition_must_be_a_bool():
+    from helion_hybrid.hybrid_search import HybridSearchOptions
+
+    with pytest.raises((TypeError, ValueError), match="background_acquisition"):
+        HybridSearchOptions(background_acquisition="yes")

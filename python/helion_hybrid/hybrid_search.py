@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -54,6 +54,7 @@ from scipy.special import ndtr
 from . import warm_start
 from ._search_base import MultiFidelitySearchBase
 from .acquisition import maximize_acquisition, score_points
+from .background import Prefetch
 from .evaluation import Observation
 from .options import check_bool, check_float, check_int, with_overrides
 
@@ -111,6 +112,11 @@ class HybridSearchOptions:
         cost_aware: the acquisition divides expected improvement by the
             predicted compile cost (a GP of log compile seconds).
         pipelined: the pipelined engine (False: synchronous batches).
+        background_acquisition: the exploration maximises its acquisition
+            on a thread of its own, one round ahead (started once the last
+            proposals are submitted, taken when workers free up), while the
+            search's thread times configs (:mod:`helion_hybrid.background`);
+            False: on the search's thread when proposals are asked for.
         space_filling_share: share of the exploration's proposals picked
             space-filling (greedy maximin from every config tried) from
             Helion's random configs instead of by the acquisition, which
@@ -180,6 +186,7 @@ class HybridSearchOptions:
     barrier_patience_s: float = 2.0
     cost_aware: bool = True
     pipelined: bool = True
+    background_acquisition: bool = True
     space_filling_share: float = 0.0
     codegen_workers: int | None = None
     compile_pool: bool = True
@@ -244,6 +251,7 @@ class HybridSearchOptions:
             "cost_aware",
             "screen_feasibility",
             "pipelined",
+            "background_acquisition",
             "compile_pool",
             "refine_by_device_time",
             "helion_final_selection",
@@ -339,6 +347,7 @@ class HybridSearch(MultiFidelitySearchBase):
         self._explore_spread = 0
         self._warm_prior: warm_start.Prior | None = None
         self._explore_scale = 1.0
+        self._ahead = Prefetch("helion-hybrid-acquisition")
 
     # -- the search ----------------------------------------------------------------
     def search(self) -> Any:
@@ -436,16 +445,23 @@ class HybridSearch(MultiFidelitySearchBase):
             if state["results"] >= o.batch_size:
                 state["results"] = 0
                 self._end_of_round(state)
+            if o.background_acquisition and not self._ahead.busy and not stop():
+                self._acquire_ahead()
 
-        self.keep_busy(
-            self._propose_explore,
-            o.low_fidelity,
-            "explore",
-            stop,
-            on_results,
-            min_proposals=max(1, self.engine.workers // 2),
-            batch=o.batch_size,
-        )
+        try:
+            self.keep_busy(
+                self._propose_explore,
+                o.low_fidelity,
+                "explore",
+                stop,
+                on_results,
+                min_proposals=max(1, self.engine.workers // 2),
+                batch=o.batch_size,
+            )
+        finally:
+            self._ahead.close()
+            self.counters.seconds["acquisition"] += self._ahead.wait_seconds
+            self._ahead.wait_seconds = 0.0
         self.engine.drain(o.barrier_patience_s if o.pipelined else math.inf)
         ok = self.engine.successful()
         self.log(
@@ -471,27 +487,64 @@ class HybridSearch(MultiFidelitySearchBase):
         count -= spread
         if count == 0:
             return flats
-        model = self.models.believer(finished, engine.pending())
+        ahead = self._ahead.take()
+        if ahead is None:  # the first round, or background_acquisition off
+            with self.models.charged():
+                ahead = self._acquisition(count, finished, ok)()
+        points, gain = ahead
+        if gain is not None:
+            self._last_gain = gain
+        return flats + self.propose(points[:count])
+
+    def _acquire_ahead(self) -> None:
+        """Start the next round's acquisition on the background thread
+        (once the models can propose)."""
+        finished = self.refit_models()
+        ok = self.engine.successful()
+        if self.models.objective is not None and len(ok) >= 2:
+            self._ahead.start(self._acquisition(self.options.batch_size, finished, ok))
+
+    def counters_dict(self) -> dict[str, Any]:
+        counters = super().counters_dict()
+        counters["acquisition_ahead"] = {"taken": self._ahead.taken, "seconds": round(self._ahead.work_seconds, 3)}
+        return counters
+
+    def refit_models(self, force: bool = False) -> list[Observation]:
+        # a refit changes the models in place: never under a running acquisition
+        self._ahead.settle()
+        return super().refit_models(force)
+
+    def _acquisition(
+        self, count: int, finished: list[Observation], ok: list[Observation]
+    ) -> Callable[[], tuple[npt.NDArray[np.int32], float | None]]:
+        """The acquisition's maximisation for ``count`` proposals, its inputs
+        taken now: () -> (points, expected gain of the first, None without
+        points). It reads the models and the tried set, which the search
+        leaves alone until it has the result."""
+        o = self.options
+        model = self.models.believer(finished, self.engine.pending())
         best = math.log(ok[0].median)
-        with self.models.charged():
-            result = maximize_acquisition(
-                self.bridge.space,
-                model,
-                best=best,
-                acquisition="log_ei_per_cost" if o.cost_aware and self.models.cost is not None else "log_ei",
-                cost_model=self.models.cost if o.cost_aware else None,
-                batch_size=count,
-                pool_size=o.pool_size,
-                seed=self.derived_seed(10, len(engine.observations)),
-                exclude=self.tried,
-                incumbents=np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
-                feasibility_model=self.models.feasibility,
-            )
+        cost_aware = o.cost_aware and self.models.cost is not None
+        kwargs = {
+            "best": best,
+            "acquisition": "log_ei_per_cost" if cost_aware else "log_ei",
+            "cost_model": self.models.cost if cost_aware else None,
+            "batch_size": count,
+            "pool_size": o.pool_size,
+            "seed": self.derived_seed(10, len(self.engine.observations)),
+            "exclude": self.tried,
+            "incumbents": np.stack([obs.point for obs in ok[: max(1, o.handoff_candidates)]]),
+            "feasibility_model": self.models.feasibility,
+        }
+
+        def maximise() -> tuple[npt.NDArray[np.int32], float | None]:
+            result = maximize_acquisition(self.bridge.space, model, **kwargs)
             if len(result.points) == 0:
-                return flats
+                return result.points, None
             gain = score_points(self.bridge.space, model, result.points[:1], best=best, acquisition="log_ei")
-        self._last_gain = float(np.exp(gain[0]))
-        return flats + self.propose(result.points)
+            return result.points, float(np.exp(gain[0]))
+
+        return maximise
 
     def _space_filling_due(self, count: int) -> int:
         """How many of ``count`` proposals go to the space-filling pick, so
