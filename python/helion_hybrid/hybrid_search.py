@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -57,6 +57,9 @@ from .acquisition import maximize_acquisition, score_points
 from .background import Prefetch
 from .evaluation import Observation
 from .options import check_bool, check_float, check_int, with_overrides
+
+if TYPE_CHECKING:
+    from helion.autotuner.config_generation import FlatConfig
 
 
 @dataclasses.dataclass(frozen=True)
@@ -513,6 +516,11 @@ class HybridSearch(MultiFidelitySearchBase):
         # a refit changes the models in place: never under a running acquisition
         self._ahead.settle()
         return super().refit_models(force)
+
+    def submit_flats(self, flats: Sequence[FlatConfig], repetitions: int, phase: str) -> list[Observation]:
+        # the tried set grows here, and the acquisition running ahead excludes it
+        self._ahead.settle()
+        return super().submit_flats(flats, repetitions, phase)
 
     def _acquisition(
         self, count: int, finished: list[Observation], ok: list[Observation]
