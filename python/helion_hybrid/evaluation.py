@@ -548,17 +548,21 @@ class EvaluationEngine:
         left = self.deadline - self.clock.now()
         return max(1, min(repetitions, int(left / max(per_call_ms / 1000.0, 1e-6))))
 
+    def _best_median(self) -> float | None:
+        """The lowest median of the configs that ran (None before any did)."""
+        return min((o.median for o in self.observations.values() if o.ok), default=None)
+
     def _slow_cutoff_ms(self) -> float | None:
         """Above this a first timing may stop early: ``slow_factor`` times
         the best median so far (None before anything ran)."""
-        medians = [o.median for o in self.observations.values() if o.ok]
-        return self.slow_factor * min(medians) if medians and self.slow_factor else None
+        best = self._best_median()
+        return self.slow_factor * best if best is not None and self.slow_factor else None
 
     def _far_from_best(self, obs: Observation) -> bool:
         """Whether ``obs``'s median is above ``precise_factor`` times the
         best median so far."""
-        medians = [o.median for o in self.observations.values() if o.ok]
-        return bool(medians) and obs.median > self.precise_factor * min(medians)
+        best = self._best_median()
+        return best is not None and obs.median > self.precise_factor * best
 
     def _typical_call_ms(self) -> float:
         medians = [o.median for o in self.observations.values() if o.ok]
