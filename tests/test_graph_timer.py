@@ -83,11 +83,17 @@ def test_the_baseline_is_measured_again_every_baseline_every_measurements():
 
 
 @pytest.mark.parametrize(
-    "kwargs",
-    [{"calls_per_graph": 0}, {"replays": -1}, {"baseline_every": 0}, {"baseline_every": 2.5}, {"replays": True}],
+    ("kwargs", "error"),
+    [
+        ({"calls_per_graph": 0}, ValueError),
+        ({"replays": -1}, ValueError),
+        ({"baseline_every": 0}, ValueError),
+        ({"baseline_every": 2.5}, TypeError),
+        ({"replays": True}, TypeError),
+    ],
 )
-def test_bad_settings_are_refused(kwargs):
-    with pytest.raises(ValueError, match=next(iter(kwargs))):
+def test_bad_settings_are_refused(kwargs, error):
+    with pytest.raises(error, match=next(iter(kwargs))):
         GraphDeviceTimer(**kwargs)
 
 

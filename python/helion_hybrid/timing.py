@@ -28,6 +28,8 @@ from helion.autotuner import benchmark_provider as _bp
 from helion.autotuner import benchmarking as _benchmarking
 from helion.autotuner.benchmarking import do_bench, do_bench_generic
 
+from .options import check_int
+
 DEFAULT_REPETITIONS = 5
 #: Calls of a first timing before the early stop for clearly slow configs.
 PROBE_REPETITIONS = 3
@@ -141,6 +143,7 @@ class GraphDeviceTimer:
         baseline_every: Measurements per replay of the flushes-only graph.
 
     Raises:
+        TypeError: if an argument is not an int.
         ValueError: if an argument is below 1.
     """
 
@@ -152,8 +155,7 @@ class GraphDeviceTimer:
             ("replays", replays),
             ("baseline_every", baseline_every),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"GraphDeviceTimer: {name} must be an int >= 1, got {value!r}")
+            check_int("GraphDeviceTimer", name, value, 1)
         self.calls_per_graph = calls_per_graph
         self.replays = replays
         self.baseline_every = baseline_every
@@ -238,12 +240,12 @@ class GraphDeviceTimer:
         ``key`` with that many.
 
         Raises:
+            TypeError: if ``calls`` is not an int.
             ValueError: if ``calls`` is below 1.
             RuntimeError: if ``call`` cannot be captured in a CUDA graph.
         """
         calls = self.calls_per_graph if calls is None else calls
-        if isinstance(calls, bool) or not isinstance(calls, int) or calls < 1:
-            raise ValueError(f"GraphDeviceTimer.measure: calls must be an int >= 1, got {calls!r}")
+        check_int("GraphDeviceTimer.measure", "calls", calls, 1)
         self._allocate()
         if (key, calls) not in self._graphs:
             self._graphs[key, calls] = self._capture(call, calls)
