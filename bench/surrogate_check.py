@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,6 @@ def check(path: Path, run_file: str) -> dict[str, Any]:
     import numpy as np
 
     from helion_hybrid.replay import Dataset, ReplaySession, config_key, gpu_space, make_search
-    from helion_hybrid.warm_start import _spearman
 
     full = Dataset.load(path)
     best = full.best()[1]
@@ -88,6 +88,29 @@ def check(path: Path, run_file: str) -> dict[str, Any]:
         if len(pairs) >= 3
         else None,
     }
+
+
+def _spearman(x: Any, y: Any) -> float:
+    """Spearman's rho with average ranks for ties (the surrogate's clamped
+    answers tie); nan if either side is constant."""
+    import numpy as np
+
+    rx, ry = _ranks(np.asarray(x)), _ranks(np.asarray(y))
+    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
+        return math.nan
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def _ranks(values: Any) -> Any:
+    import numpy as np
+
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values), dtype=np.float64)
+    ranks[order] = np.arange(len(values), dtype=np.float64)
+    for value in np.unique(values):
+        tied = values == value
+        ranks[tied] = ranks[tied].mean()
+    return ranks
 
 
 def main() -> None:

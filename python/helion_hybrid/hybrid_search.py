@@ -142,10 +142,12 @@ class HybridSearchOptions:
         warm_seed_configs: ... put the nearest shape's fastest configs into
             the initial design ...
         warm_initial_design: ... which then has this many configs ...
-        warm_min_correlation: ... and, once the new shape has timed those
-            configs, use the prior in the models and explore less if they
-            rank them with at least this Spearman correlation (else drop
-            it and complete the cold initial design) ...
+        warm_min_concordance: ... and, once the new shape has timed those
+            configs, use the prior in the models and explore less if its
+            predictions rank them alike with at least this concordance
+            (Kendall's tau over the pairs both tell apart by more than
+            :data:`~helion_hybrid.warm_start.RESOLUTION`; else drop it and
+            complete the cold initial design) ...
         warm_explore_fraction: ... exploring this fraction of
             ``min_explore_configs`` / ``max_explore_configs`` ...
         warm_handoff_candidates: ... and refining from this many configs
@@ -196,7 +198,7 @@ class HybridSearchOptions:
     warm_start: bool = True
     warm_seed_configs: int = 8
     warm_initial_design: int = 16
-    warm_min_correlation: float = 0.6
+    warm_min_concordance: float = 0.6
     warm_explore_fraction: float = 0.5
     warm_handoff_candidates: int = 2
     shootout_candidates: int = 12
@@ -229,7 +231,7 @@ class HybridSearchOptions:
             check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
         check_int(owner, "warm_seed_configs", self.warm_seed_configs, warm_start.MIN_PAIRS, 10**6)
         check_int(owner, "warm_initial_design", self.warm_initial_design, 1, 10**6)
-        check_float(owner, "warm_min_correlation", self.warm_min_correlation, -1, 1)
+        check_float(owner, "warm_min_concordance", self.warm_min_concordance, -1, 1)
         check_float(owner, "warm_explore_fraction", self.warm_explore_fraction, 0, 1, low_open=True)
         for name in (
             "promotions_per_batch",
@@ -394,26 +396,35 @@ class HybridSearch(MultiFidelitySearchBase):
         )
         self.submit_flats(self.initial_design_flats(o.warm_initial_design, extra=seeds), o.low_fidelity, "initial")
 
-    def _judge_warm_start(self) -> None:
-        """Once the initial design has finished here: use the prior (models,
-        shorter exploration) if a model of it predicts the timings measured
-        here, else drop it and complete the cold initial design."""
+    def _judge_warm_start(self, final: bool = False) -> None:
+        """Once the initial design has finished here (``final``: the
+        exploration has ended, judge on what has finished): use the prior
+        (models, shorter exploration) if a model of it predicts the timings
+        measured here, else drop it and, before the exploration's end,
+        complete the cold initial design."""
         prior, o = self._warm_prior, self.options
         if prior is None or self.warm_start_report is not None:
             return
         initial = [obs for obs in self.engine.observations.values() if obs.phase == "initial"]
-        if any(obs.pending for obs in initial):
+        if any(obs.pending for obs in initial) and not final:
             return
         space = self.bridge.space
         model = warm_start.prior_model(prior, space, self.derived_seed(7))
-        measured = warm_start.pairs(model, space, initial) if model is not None else ([], [])
-        decision = warm_start.decide(*measured, warm_start.MIN_PAIRS, o.warm_min_correlation)
+        finished = [obs for obs in initial if not obs.pending]
+        measured = warm_start.pairs(model, space, finished) if model is not None else ([], [])
+        decision = warm_start.decide(*measured, warm_start.MIN_PAIRS, o.warm_min_concordance)
         self.warm_start_report = {"source": prior.source, **dataclasses.asdict(decision)}
-        verdict = f"rank correlation {decision.correlation:.2f} of its predictions with {decision.pairs} timings here"
+        verdict = (
+            f"concordance {decision.concordance:.2f} of its predictions over {decision.resolved_pairs} pairs"
+            f" of {decision.configs} timings here"
+        )
         if decision.accepted:
             self.models.prior = warm_start.prior_data(prior, decision, self._tried_keys(), self.bridge.num_dims)
             self._explore_scale = o.warm_explore_fraction
             self.log(f"Warm start: prior used ({verdict}); exploring {o.warm_explore_fraction:.0%} as long")
+            return
+        if final:
+            self.log(f"Warm start: prior dropped ({verdict}) as the exploration ended")
             return
         submitted = self._tried_keys()
         rest = [f for f in self.initial_design_flats(o.initial_design) if warm_start.flat_key(f) not in submitted]
@@ -466,6 +477,8 @@ class HybridSearch(MultiFidelitySearchBase):
             self.counters.seconds["acquisition"] += self._ahead.wait_seconds
             self._ahead.wait_seconds = 0.0
         self.engine.drain(o.barrier_patience_s if o.pipelined else math.inf)
+        # an initial config still compiling (a straggler) must not leave the prior unjudged
+        self._judge_warm_start(final=True)
         ok = self.engine.successful()
         self.log(
             f"Exploration: {len(self.engine.observations)} configs tried, {len(ok)} ran"

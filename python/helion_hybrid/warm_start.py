@@ -5,17 +5,21 @@ this device and Helion version (:mod:`helion_hybrid.tuning_store`), takes the
 one at the nearest shape, and
 
 1. puts its best configs into a smaller initial design;
-2. once the new shape's initial design has been timed, measures how well a
-   Gaussian process fitted to the prior predicts those timings (Spearman's
-   rank correlation of its predictions with the measured log-times);
+2. once the new shape's initial design has been timed (or when the
+   exploration ends, whichever comes first), measures how well a Gaussian
+   process fitted to the prior predicts those timings: the concordance of
+   its predictions with the measured log-times over the pairs of configs
+   that both tell apart by more than :data:`RESOLUTION`;
 3. if it predicts them well (:attr:`WarmStartDecision.accepted`), maps the
    prior's log-times onto the new shape's (a least-squares line through
-   predicted and measured) and gives every prior config to the
-   objective, feasibility and compile-cost models as extra data, at low
-   weight (one timed repetition: a noisier point than any measured here),
-   and explores less and refines from fewer configs; otherwise it drops
-   the prior and completes the cold initial design, so a misleading prior
-   costs only the prior configs it timed.
+   predicted and measured) and gives prior configs to the objective,
+   feasibility and compile-cost models as extra data (at most
+   :data:`PRIOR_OK_POINTS` that ran, fastest first, and
+   :data:`PRIOR_FAILED_POINTS` that failed), at low weight (one timed
+   repetition: a noisier point than any measured here), and explores less
+   and refines from fewer configs; otherwise it drops the prior and
+   completes the cold initial design, so a misleading prior costs only the
+   prior configs it timed.
 
 The prior is kept only where its configs exist in the new shape's space
 (Helion transfers them as it does user seed configs).
@@ -48,8 +52,26 @@ PRIOR_REPETITIONS = 1.0
 SLOPE_BOUNDS = (0.25, 4.0)
 #: Configs timed at the new shape needed to judge the prior.
 MIN_PAIRS = 5
+#: Pairs of them told apart (:data:`RESOLUTION`) needed: with fewer, an
+#: unrelated prior passes too often (its chance, by simulation: docs/tuning_store.md).
+MIN_RESOLVED_PAIRS = 10
 #: Tunings read from the store (newest first) to choose the nearest shape from.
 TUNINGS_READ = 20
+#: Log-time differences the judge does not tell apart (5%). The prior's
+#: fastest configs lead the initial design and time within a few percent of
+#: each other at both shapes, so their order is noise: on the H200 matmul
+#: 2048 -> 4096 step, Spearman's rho over all 16 configs read 0.72-0.81
+#: while every pair apart by more than 5% ranked alike
+#: (``bench/results/h200/sequences/matmul_fp16``).
+RESOLUTION = math.log(1.05)
+#: Prior configs that ran given to the models: the fastest
+#: :data:`PRIOR_FASTEST`, then evenly spread over the rest by rank. All of a
+#: tuning's ~300 made the fits of one H200 run 7.7 s of its 18.8 s, against
+#: 0.5 s cold (``bench/results/h200/sequences/matmul_fp16/matmul_4096_fp16/runs/HybridSearch-warm_seed1.log``).
+PRIOR_OK_POINTS = 64
+PRIOR_FASTEST = 32
+#: Prior configs that failed given to the feasibility model (evenly spread).
+PRIOR_FAILED_POINTS = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,54 +123,62 @@ class WarmStartDecision:
     """Whether the prior predicts the new shape (see the module docstring).
 
     Attributes:
-        pairs: configs of the new shape the prior's predictions were judged on.
-        correlation: Spearman's rank correlation of predicted and measured
-            log-times (nan with fewer than 3 pairs).
+        configs: configs of the new shape the prior's predictions were judged on.
+        resolved_pairs: pairs of them that both predictions and measurements
+            tell apart (log-times more than :data:`RESOLUTION` apart).
+        concordance: over those pairs, (ranked alike - ranked the other
+            way) / pairs, in [-1, 1] (Kendall's tau on the resolved pairs);
+            nan without any.
         accepted: the prior is used by the models.
         intercept, slope: new log-time = intercept + slope * prior log-time.
     """
 
-    pairs: int
-    correlation: float
+    configs: int
+    resolved_pairs: int
+    concordance: float
     accepted: bool
     intercept: float = 0.0
     slope: float = 1.0
 
 
 def decide(
-    prior_log_ms: Sequence[float], new_log_ms: Sequence[float], min_pairs: int, min_correlation: float
+    prior_log_ms: Sequence[float],
+    new_log_ms: Sequence[float],
+    min_pairs: int,
+    min_concordance: float,
+    resolution: float = RESOLUTION,
+    min_resolved: int = MIN_RESOLVED_PAIRS,
 ) -> WarmStartDecision:
-    """Accept the prior when at least ``min_pairs`` configs timed at both
-    shapes rank alike (Spearman's rho >= ``min_correlation``); then fit
-    the line that maps prior log-times onto the new shape's."""
+    """Accept the prior when at least ``min_pairs`` configs were timed at
+    both shapes, at least ``min_resolved`` pairs of them are told apart by
+    both, and those rank alike (concordance >= ``min_concordance``); then
+    fit the line that maps prior log-times onto the new shape's."""
     x, y = np.asarray(prior_log_ms, dtype=np.float64), np.asarray(new_log_ms, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"prior and new log-times must be 1-D of one length, got {x.shape} and {y.shape}")
-    rho = _spearman(x, y) if len(x) >= 3 else math.nan
-    if len(x) < min_pairs or not rho >= min_correlation:
-        return WarmStartDecision(len(x), rho, False)
+    resolved, concordance = resolved_concordance(x, y, resolution)
+    if len(x) < min_pairs or resolved < min_resolved or not concordance >= min_concordance:
+        return WarmStartDecision(len(x), resolved, concordance, False)
     slope = float(np.polyfit(x, y, 1)[0]) if np.ptp(x) > 0 else 1.0
     slope = min(max(slope, SLOPE_BOUNDS[0]), SLOPE_BOUNDS[1])
     intercept = float(np.mean(y - slope * x))
-    return WarmStartDecision(len(x), rho, True, intercept, slope)
+    return WarmStartDecision(len(x), resolved, concordance, True, intercept, slope)
 
 
-def _spearman(x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> float:
-    rx, ry = _ranks(x), _ranks(y)
-    if np.ptp(rx) == 0 or np.ptp(ry) == 0:
-        return math.nan
-    return float(np.corrcoef(rx, ry)[0, 1])
-
-
-def _ranks(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Average ranks (ties share their mean rank)."""
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values), dtype=np.float64)
-    ranks[order] = np.arange(len(values), dtype=np.float64)
-    for value in np.unique(values):
-        tied = values == value
-        ranks[tied] = ranks[tied].mean()
-    return ranks
+def resolved_concordance(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], resolution: float
+) -> tuple[int, float]:
+    """(pairs i < j with |x_i - x_j| and |y_i - y_j| both above
+    ``resolution``, their concordance; nan without such pairs)."""
+    dx = x[:, None] - x[None, :]
+    dy = y[:, None] - y[None, :]
+    upper = np.triu(np.ones(dx.shape, dtype=bool), k=1)
+    resolved = upper & (np.abs(dx) > resolution) & (np.abs(dy) > resolution)
+    count = int(resolved.sum())
+    if count == 0:
+        return 0, math.nan
+    alike = int((np.sign(dx[resolved]) == np.sign(dy[resolved])).sum())
+    return count, (2 * alike - count) / count
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,12 +203,16 @@ class PriorData:
 
 
 def prior_data(prior: Prior, decision: WarmStartDecision, measured: set[tuple[Any, ...]], dims: int) -> PriorData:
-    """The accepted prior for the models: every prior config not measured
-    at this shape (the measurement wins), log-times mapped by ``decision``."""
+    """The accepted prior for the models: prior configs not measured at
+    this shape (the measurement wins), at most :data:`PRIOR_OK_POINTS` that
+    ran (the fastest :data:`PRIOR_FASTEST`, the rest spread by rank) and
+    :data:`PRIOR_FAILED_POINTS` that failed, log-times mapped by
+    ``decision``."""
     kept = [c for c in prior.configs if c.key not in measured]
-    ok = [c for c in kept if c.ok and c.log_ms is not None]
-    failed = [c for c in kept if not c.ok]
-    costly = [c for c in kept if c.compile_s is not None and c.compile_s >= 0]
+    ranked = sorted((c for c in kept if c.ok and c.log_ms is not None), key=lambda c: c.log_ms)
+    ok = ranked[:PRIOR_FASTEST] + _spread(ranked[PRIOR_FASTEST:], PRIOR_OK_POINTS - PRIOR_FASTEST)
+    failed = _spread([c for c in kept if not c.ok], PRIOR_FAILED_POINTS)
+    costly = [c for c in ok + failed if c.compile_s is not None and c.compile_s >= 0]
 
     def points(configs: list[PriorConfig]) -> npt.NDArray[np.int32]:
         return np.stack([c.point for c in configs]).astype(np.int32) if configs else np.zeros((0, dims), np.int32)
@@ -190,6 +224,13 @@ def prior_data(prior: Prior, decision: WarmStartDecision, measured: set[tuple[An
         cost_points=points(costly),
         compile_s=np.array([c.compile_s for c in costly], dtype=np.float64),
     )
+
+
+def _spread(configs: list[PriorConfig], count: int) -> list[PriorConfig]:
+    """``count`` of ``configs`` at evenly spaced positions (all if fewer)."""
+    if len(configs) <= count:
+        return configs
+    return [configs[i] for i in np.linspace(0, len(configs) - 1, count).round().astype(int)]
 
 
 def prior_model(prior: Prior, space: DiscreteSpace, seed: int) -> GaussianProcess | None:
