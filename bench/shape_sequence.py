@@ -18,6 +18,8 @@ re-timing and ``table.md`` (as ``compare.py`` writes them), and
 Examples:
     # on the GPU (the sequences of issue 15)
     python bench/shape_sequence.py --sequence matmul_fp16 --seeds 0 1
+    # the last shape again, warm from the stored tunings of the others (a check of a change)
+    python bench/shape_sequence.py --sequence matmul_fp16 --shapes matmul_4096_fp16 --variants HybridSearch-warm --reuse
     # on the CPU: the mechanics, on Helion's Pallas interpreter
     python bench/shape_sequence.py --sequence matmul_pallas --seeds 0 --variants HybridSearch-cold HybridSearch-warm
 """
@@ -122,6 +124,12 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.split("\n\n", 1)[1])
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--sequence", required=True, choices=sorted(SHAPE_SEQUENCES))
+    parser.add_argument(
+        "--shapes",
+        nargs="+",
+        default=None,
+        help="tune only these workloads of the sequence (with --reuse, the caches keep the others' tunings)",
+    )
     parser.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0])
     parser.add_argument("--effort", choices=("quick", "full"), default=None)
@@ -133,6 +141,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT_S)
     args = parser.parse_args()
     args.workloads = SHAPE_SEQUENCES[args.sequence]
+    unknown = sorted(set(args.shapes or ()) - set(args.workloads))
+    if unknown:
+        parser.error(f"--shapes {' '.join(unknown)}: not in {args.sequence} ({', '.join(args.workloads)})")
+    if args.shapes:
+        args.workloads = tuple(w for w in args.workloads if w in args.shapes)
     args.device = gpu_name()
     on_cpu = args.device == "cpu"
     args.effort = args.effort or ("quick" if on_cpu else "full")
