@@ -288,10 +288,19 @@ class _DeviceTimed(ScriptedBackend):
         return self.timing_ms(obs.config)
 
 
-def test_configs_far_slower_than_the_best_get_a_cheaper_device_time():
-    from helion_hybrid.evaluation import CHEAP_DEVICE_TIME_CALLS
+@pytest.mark.parametrize(
+    ("times", "calls"),
+    [
+        # short kernels: as many pairs as GRAPH_KERNEL_MS takes (the timer caps them), but the slow ones
+        ({0: 0.01, 1: 0.014, 2: 0.016, 3: 0.09}, {0: 200, 1: 143, 2: "cheap", 3: "cheap"}),
+        # long kernels: enough pairs for GRAPH_KERNEL_MS, never fewer than the cheap count
+        ({0: 0.19, 1: 0.25, 2: 1.0, 3: 0.21}, {0: 11, 1: 8, 2: "cheap", 3: 10}),
+    ],
+)
+def test_a_device_time_spans_about_graph_kernel_ms_and_far_slower_configs_get_a_cheap_one(times, calls):
+    from helion_hybrid.evaluation import CHEAP_DEVICE_TIME_CALLS, GRAPH_KERNEL_MS
 
-    times = {0: 1.0, 1: 1.4, 2: 1.6, 3: 9.0}
+    assert GRAPH_KERNEL_MS == 2.0  # the expected counts below are for 2 ms
     backend = _DeviceTimed(lambda c: 0.1, times.__getitem__)
     engine = _engine(backend)
     assert engine.compare_by("device_time") == "device_time"
@@ -299,4 +308,5 @@ def test_configs_far_slower_than_the_best_get_a_cheaper_device_time():
     _run(engine)
     figures = {c: engine.figure(engine.observations[c]) for c in times}
     assert figures == times  # a device time for each, cheap or not
-    assert backend.device_calls == {0: None, 1: None, 2: CHEAP_DEVICE_TIME_CALLS, 3: CHEAP_DEVICE_TIME_CALLS}
+    expected = {c: CHEAP_DEVICE_TIME_CALLS if n == "cheap" else n for c, n in calls.items()}
+    assert backend.device_calls == expected

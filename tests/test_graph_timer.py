@@ -107,3 +107,11 @@ def test_fewer_calls_per_graph_measure_the_same_kernel_with_their_own_graph():
     assert kernel_graphs == [(4, 2), (20, 1)]
     with pytest.raises(ValueError, match="calls"):
         timer.measure("a", call, calls=0)
+
+
+def test_more_calls_than_the_default_are_capped_at_it():
+    timer = FakeGpuTimer(calls_per_graph=20)
+    call = timer.kernel(0.0066)
+    assert timer.measure("a", call, calls=300) == pytest.approx(0.0066)
+    assert timer.measure("a", call) == pytest.approx(0.0066)  # the same graph
+    assert sorted((g.flushes, g.replays) for g in timer.graphs if g.kernel_ms > 0) == [(20, 2)]

@@ -269,3 +269,12 @@ def test_codegen_processes_are_simulated_only_where_loading_was_measured() -> No
     assert session.codegen_workers == CUDA_CODEGEN_WORKERS  # the replay's report says so
     none = types.SimpleNamespace(options=types.SimpleNamespace(codegen_workers=0))
     assert replay._replay_backend(ReplaySession(dataset, seed=0), none).codegen_workers == 0
+
+
+def test_a_replayed_device_time_charges_the_pairs_the_timer_would_capture():
+    from helion_hybrid.timing import CALLS_PER_GRAPH
+
+    assert replay.device_time_launches(10 * CALLS_PER_GRAPH) == replay.device_time_launches(None)  # capped
+    fewer, default = replay.device_time_launches(4), replay.device_time_launches(None)
+    assert fewer[1] == replay.DEVICE_TIME_REPLAYS * 4 and fewer[1] < default[1]
+    assert fewer[0] - fewer[1] == default[0] - default[1]  # the shared flushes-only graph's share

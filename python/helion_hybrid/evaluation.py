@@ -45,8 +45,17 @@ CANCELLED = "cancelled"
 #: Statuses before an observation is finished.
 PENDING_STATUSES = ("queued", "generating", "compiling", "compiled")
 #: Kernel calls per CUDA graph of a slow config's device time (see
-#: ``EvaluationEngine.precise_factor``; the timer's default is 20).
+#: ``EvaluationEngine.precise_factor``; the timer's default is 20), and the
+#: fewest any comparison's device time asks for.
 CHEAP_DEVICE_TIME_CALLS = 4
+#: Kernel time (ms) the graph of a near-best config's device time spans in
+#: comparisons: its (L2 flush, call) pairs are as many as that takes (at
+#: least CHEAP_DEVICE_TIME_CALLS; the timer caps them at its default), so a
+#: kernel above 0.1 ms is not timed 100 times per measurement: graph replays
+#: were the largest cost of the search thread in an H200 run of a 0.19 ms
+#: matmul (``bench/results/h200/checks/warm_fix``, the cold seed 0's
+#: ``.samples.txt``). The shootout keeps the timer's default.
+GRAPH_KERNEL_MS = 2.0
 
 Figure = Literal["median", "device_time"]
 
@@ -564,6 +573,14 @@ class EvaluationEngine:
         best = self._best_median()
         return best is not None and obs.median > self.precise_factor * best
 
+    def _device_time_calls(self, obs: Observation) -> int:
+        """(L2 flush, call) pairs per graph of ``obs``'s device time in a
+        comparison: CHEAP_DEVICE_TIME_CALLS far from the best, else enough
+        for GRAPH_KERNEL_MS of kernel time by its first timing."""
+        if self._far_from_best(obs):
+            return CHEAP_DEVICE_TIME_CALLS
+        return max(CHEAP_DEVICE_TIME_CALLS, math.ceil(GRAPH_KERNEL_MS / obs.median))
+
     def _typical_call_ms(self) -> float:
         medians = [o.median for o in self.observations.values() if o.ok]
         return statistics.median(medians) if medians else math.nan
@@ -790,7 +807,7 @@ class EvaluationEngine:
             return obs.median
         if obs.device_ms is None:
             start = self.clock.now()
-            calls = CHEAP_DEVICE_TIME_CALLS if self._far_from_best(obs) else None
+            calls = self._device_time_calls(obs)
             value = self.backend.device_time(obs, calls)
             obs.device_ms = math.nan if value is None else value
             self.counters.seconds["timing"] += self.clock.now() - start

@@ -81,11 +81,12 @@ DEVICE_TIME_REPLAYS = 6
 
 def device_time_launches(calls: int | None = None) -> tuple[int, int]:
     """(launches, kernel calls among them) of one CUDA-graph device time
-    with ``calls`` pairs per graph (None: the timer's default), its share
+    with ``calls`` pairs per graph (None: the timer's default, which also
+    caps it, as ``GraphDeviceTimer.measure`` does), its share
     of the flushes-only graph that BASELINE_EVERY measurements share
     included. Traces before commit 28eedc7 replayed a flushes-only graph
     per measurement; they are counted the same way."""
-    kernel_calls = DEVICE_TIME_REPLAYS * (CALLS_PER_GRAPH if calls is None else calls)
+    kernel_calls = DEVICE_TIME_REPLAYS * (CALLS_PER_GRAPH if calls is None else min(calls, CALLS_PER_GRAPH))
     return kernel_calls + math.ceil(DEVICE_TIME_REPLAYS * CALLS_PER_GRAPH / BASELINE_EVERY), kernel_calls
 
 

@@ -235,17 +235,19 @@ class GraphDeviceTimer:
 
     def measure(self, key: str, call: Callable[[], object], calls: int | None = None) -> float:
         """Device time of one call of ``call`` in ms, from a graph of
-        ``calls`` (L2 flush, call) pairs (None: ``calls_per_graph``; fewer
-        are cheaper and noisier), captured on the first measurement of
-        ``key`` with that many.
+        ``calls`` (L2 flush, call) pairs (None, or more than
+        ``calls_per_graph``: ``calls_per_graph``; fewer are cheaper and
+        noisier), captured on the first measurement of ``key`` with that
+        many.
 
         Raises:
             TypeError: if ``calls`` is not an int.
             ValueError: if ``calls`` is below 1.
             RuntimeError: if ``call`` cannot be captured in a CUDA graph.
         """
-        calls = self.calls_per_graph if calls is None else calls
-        check_int("GraphDeviceTimer.measure", "calls", calls, 1)
+        if calls is not None:
+            check_int("GraphDeviceTimer.measure", "calls", calls, 1)
+        calls = self.calls_per_graph if calls is None else min(calls, self.calls_per_graph)
         self._allocate()
         if (key, calls) not in self._graphs:
             self._graphs[key, calls] = self._capture(call, calls)

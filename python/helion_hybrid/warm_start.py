@@ -59,15 +59,16 @@ MIN_RESOLVED_PAIRS = 10
 TUNINGS_READ = 20
 #: Log-time differences the judge does not tell apart (5%). The prior's
 #: fastest configs lead the initial design and time within a few percent of
-#: each other at both shapes, so their order is noise: on the H200 matmul
-#: 2048 -> 4096 step, Spearman's rho over all 16 configs read 0.72-0.81
-#: while every pair apart by more than 5% ranked alike
-#: (``bench/results/h200/sequences/matmul_fp16``).
+#: each other at both shapes, so their order is noise, which pulled
+#: Spearman's rho down on the H200 matmul 2048 -> 4096 step while every
+#: pair apart by more than 5% ranked alike (docs/tuning_store.md, "What the
+#: H200 shape sequence showed").
 RESOLUTION = math.log(1.05)
 #: Prior configs that ran given to the models: the fastest
 #: :data:`PRIOR_FASTEST`, then evenly spread over the rest by rank. All of a
-#: tuning's ~300 made the fits of one H200 run 7.7 s of its 18.8 s, against
-#: 0.5 s cold (``bench/results/h200/sequences/matmul_fp16/matmul_4096_fp16/runs/HybridSearch-warm_seed1.log``).
+#: tuning's ~300 made the model fits most of an H200 warm run's search
+#: thread (``bench/results/h200/sequences/matmul_fp16``, matmul_4096 warm
+#: seed 1's log: "model").
 PRIOR_OK_POINTS = 64
 PRIOR_FASTEST = 32
 #: Prior configs that failed given to the feasibility model (evenly spread).
