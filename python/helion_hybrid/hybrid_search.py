@@ -149,7 +149,9 @@ class HybridSearchOptions:
             :data:`~helion_hybrid.warm_start.RESOLUTION`; else drop it and
             complete the cold initial design) ...
         warm_explore_fraction: ... exploring this fraction of
-            ``min_explore_configs`` / ``max_explore_configs`` ...
+            ``min_explore_configs`` / ``max_explore_configs`` (replayed on
+            an H200 matmul shape step, 0.25 was faster than 0.5 and as
+            good: ``bench/results/replay-h200/warm_explore_ab.json``) ...
         warm_handoff_candidates: ... and refining from this many configs
             instead of ``handoff_candidates`` (the prior has shown where
             the fast region is: fewer paths need to look for it).
@@ -199,7 +201,7 @@ class HybridSearchOptions:
     warm_seed_configs: int = 8
     warm_initial_design: int = 16
     warm_min_concordance: float = 0.6
-    warm_explore_fraction: float = 0.5
+    warm_explore_fraction: float = 0.25
     warm_handoff_candidates: int = 2
     shootout_candidates: int = 12
     shootout_margin: float = 0.3
