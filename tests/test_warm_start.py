@@ -29,7 +29,7 @@ def test_a_prior_that_ranks_the_new_shape_alike_is_accepted_and_mapped():
     rng = np.random.default_rng(0)
     prior = rng.normal(size=12)
     new = 0.5 + 1.5 * prior + rng.normal(scale=0.05, size=12)
-    decision = warm_start.decide(prior, new, min_pairs=4, min_concordance=0.6)
+    decision = warm_start.decide(prior, new, min_configs=4, min_concordance=0.6)
     assert decision.accepted and decision.concordance > 0.9 and decision.configs == 12
     assert decision.slope == pytest.approx(1.5, abs=0.1) and decision.intercept == pytest.approx(0.5, abs=0.1)
 
@@ -43,7 +43,7 @@ def test_a_prior_that_ranks_the_new_shape_alike_is_accepted_and_mapped():
     ],
 )
 def test_a_prior_that_does_not_rank_the_new_shape_is_dropped(prior, new):
-    assert not warm_start.decide(prior, new, min_pairs=4, min_concordance=0.6).accepted
+    assert not warm_start.decide(prior, new, min_configs=4, min_concordance=0.6).accepted
 
 
 # (prior model's prediction, measured here) in ms of the initial designs of two
@@ -67,14 +67,14 @@ def _logs(pairs: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
 
 
 def test_configs_tied_within_the_resolution_do_not_sink_a_prior_that_ranks_the_rest_alike():
-    decision = warm_start.decide(*_logs(H200_4096_FROM_2048), min_pairs=5, min_concordance=0.6)
+    decision = warm_start.decide(*_logs(H200_4096_FROM_2048), min_configs=5, min_concordance=0.6)
     assert decision.accepted and decision.concordance > 0.9, decision
     # the ties are left out of the judgement, not counted as agreement
     assert decision.resolved_pairs < len(H200_4096_FROM_2048) * (len(H200_4096_FROM_2048) - 1) // 2
 
 
 def test_a_prior_whose_fastest_configs_are_slow_here_is_dropped():
-    decision = warm_start.decide(*_logs(H200_2048_FROM_1024), min_pairs=5, min_concordance=0.6)
+    decision = warm_start.decide(*_logs(H200_2048_FROM_1024), min_configs=5, min_concordance=0.6)
     assert not decision.accepted and decision.concordance < 0.2, decision
 
 

@@ -231,7 +231,7 @@ class HybridSearchOptions:
         check_int(owner, "pool_size", self.pool_size, 1, 10**7)
         if self.codegen_workers is not None:
             check_int(owner, "codegen_workers", self.codegen_workers, 0, 64)
-        check_int(owner, "warm_seed_configs", self.warm_seed_configs, warm_start.MIN_PAIRS, 10**6)
+        check_int(owner, "warm_seed_configs", self.warm_seed_configs, warm_start.MIN_CONFIGS, 10**6)
         check_int(owner, "warm_initial_design", self.warm_initial_design, 1, 10**6)
         check_float(owner, "warm_min_concordance", self.warm_min_concordance, -1, 1)
         check_float(owner, "warm_explore_fraction", self.warm_explore_fraction, 0, 1, low_open=True)
@@ -414,7 +414,7 @@ class HybridSearch(MultiFidelitySearchBase):
         model = warm_start.prior_model(prior, space, self.derived_seed(7))
         finished = [obs for obs in initial if not obs.pending]
         measured = warm_start.pairs(model, space, finished) if model is not None else ([], [])
-        decision = warm_start.decide(*measured, warm_start.MIN_PAIRS, o.warm_min_concordance)
+        decision = warm_start.decide(*measured, warm_start.MIN_CONFIGS, o.warm_min_concordance)
         self.warm_start_report = {"source": prior.source, **dataclasses.asdict(decision)}
         verdict = (
             f"concordance {decision.concordance:.2f} of its predictions over {decision.resolved_pairs} pairs"

@@ -51,7 +51,7 @@ PRIOR_REPETITIONS = 1.0
 #: The slope of the prior-to-new-shape line is kept within these bounds.
 SLOPE_BOUNDS = (0.25, 4.0)
 #: Configs timed at the new shape needed to judge the prior.
-MIN_PAIRS = 5
+MIN_CONFIGS = 5
 #: Pairs of them told apart (:data:`RESOLUTION`) needed: with fewer, an
 #: unrelated prior passes too often (its chance, by simulation: docs/tuning_store.md).
 MIN_RESOLVED_PAIRS = 10
@@ -145,12 +145,12 @@ class WarmStartDecision:
 def decide(
     prior_log_ms: Sequence[float],
     new_log_ms: Sequence[float],
-    min_pairs: int,
+    min_configs: int,
     min_concordance: float,
     resolution: float = RESOLUTION,
     min_resolved: int = MIN_RESOLVED_PAIRS,
 ) -> WarmStartDecision:
-    """Accept the prior when at least ``min_pairs`` configs were timed at
+    """Accept the prior when at least ``min_configs`` configs were timed at
     both shapes, at least ``min_resolved`` pairs of them are told apart by
     both, and those rank alike (concordance >= ``min_concordance``); then
     fit the line that maps prior log-times onto the new shape's."""
@@ -158,7 +158,7 @@ def decide(
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"prior and new log-times must be 1-D of one length, got {x.shape} and {y.shape}")
     resolved, concordance = resolved_concordance(x, y, resolution)
-    if len(x) < min_pairs or resolved < min_resolved or not concordance >= min_concordance:
+    if len(x) < min_configs or resolved < min_resolved or not concordance >= min_concordance:
         return WarmStartDecision(len(x), resolved, concordance, False)
     slope = float(np.polyfit(x, y, 1)[0]) if np.ptp(x) > 0 else 1.0
     slope = min(max(slope, SLOPE_BOUNDS[0]), SLOPE_BOUNDS[1])
