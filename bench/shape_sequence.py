@@ -9,7 +9,8 @@ Each (variant, seed) gets a fresh Helion cache folder (and with it a fresh
 tuning store) and tunes the sequence's shapes in order, each in a fresh
 process (``compare.py run-one``). Then every shape's best configs are
 re-timed side by side (``compare.py``'s re-timing) and one table compares
-the variants per shape: median wall, warm over cold, device-time gap.
+the variants per shape: median wall, warm over cold, device-time gap (a
+shape not re-timed yet, e.g. with ``--skip-retime``, shows walls only).
 
 Results under ``OUT/<gpu>/sequences/<sequence>/``: per shape the runs, the
 re-timing and ``table.md`` (as ``compare.py`` writes them), and
@@ -76,15 +77,17 @@ def run_sequence(args: argparse.Namespace, root: Path, workloads: tuple[str, ...
 
 
 def table(root: Path, workloads: tuple[str, ...], variants: list[str]) -> dict[str, Any]:
-    """Per shape and variant: median wall, configs, device-time gap."""
-    from compare import summarise
+    """Per shape with stored runs and variant: median wall, configs,
+    device-time gap (None where the shape has not been re-timed)."""
+    from suite import workload_rows
 
     rows = []
     for workload in workloads:
-        if not (root / workload / "retime.json").exists():
+        summary = workload_rows(root / workload, workload)
+        if summary is None:
             continue
-        algorithms = summarise(root / workload, workload)["algorithms"]
-        row: dict[str, Any] = {"workload": workload}
+        algorithms = summary["algorithms"]
+        row: dict[str, Any] = {"workload": workload, "retimed": summary["retimed"]}
         for variant in variants:
             entry = algorithms.get(variant, {})
             device_gap = entry.get("device_gap_vs_best_found")
@@ -102,7 +105,7 @@ def table(root: Path, workloads: tuple[str, ...], variants: list[str]) -> dict[s
 
 def markdown(summary: dict[str, Any]) -> str:
     variants = summary["variants"]
-    head = " | ".join(f"{v} wall (s) / configs / gap (device, else do_bench)" for v in variants)
+    head = " | ".join(f"{v} wall (s) / configs / gap (device, else do_bench; - not re-timed)" for v in variants)
     lines = [f"| shape | {head} | warm / cold wall |", "|---|" + "---|" * (len(variants) + 1)]
     for row in summary["workloads"]:
         cells = []
@@ -110,7 +113,8 @@ def markdown(summary: dict[str, Any]) -> str:
             e = row[v]
             gap = "-" if e["device_gap"] is None else f"{100 * e['device_gap']:+.1f}%"
             wall = "-" if e["wall_s"] is None else f"{e['wall_s']:.1f}"
-            cells.append(f"{wall} / {e['configs'] if e['configs'] is not None else '-'} / {gap}")
+            configs = "-" if e["configs"] is None else f"{e['configs']:g}"
+            cells.append(f"{wall} / {configs} / {gap}")
         ratio = "-" if row["warm_over_cold"] is None else f"{row['warm_over_cold']:.2f}"
         lines.append(f"| {row['workload']} | " + " | ".join(cells) + f" | {ratio} |")
     return "\n".join(lines) + "\n"

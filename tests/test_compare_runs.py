@@ -65,3 +65,22 @@ def test_a_runs_seconds_outside_its_search_add_up_to_its_time_to_the_result():
     steps = harness_seconds(marks)
     assert steps["imports"] == 4.5 and steps["inputs"] == 2.0 and steps["search"] == 22.75 and steps["summary"] == 0.5
     assert steps["to_result"] == sum(v for k, v in steps.items() if k != "to_result") == 30.5
+
+
+def test_a_shape_sequence_tables_its_runs_before_they_are_re_timed(tmp_path):
+    import json
+
+    from shape_sequence import markdown, table
+
+    walls = {("HybridSearch-cold", 0): 20.0, ("HybridSearch-cold", 1): 30.0, ("HybridSearch-warm", 0): 10.0}
+    runs = tmp_path / "matmul_4096_fp16" / "runs"
+    runs.mkdir(parents=True)
+    for (label, seed), wall in walls.items():
+        run = {"algorithm": "HybridSearch", "label": label, "seed": seed, "wall_s": wall, "configs_timed": 100}
+        (runs / f"{label}_seed{seed}.json").write_text(json.dumps(run))
+    summary = table(tmp_path, ("matmul_2048_fp16", "matmul_4096_fp16"), ["HybridSearch-cold", "HybridSearch-warm"])
+    (row,) = summary["workloads"]  # the shape without runs is left out
+    assert row["workload"] == "matmul_4096_fp16" and not row["retimed"]
+    assert row["HybridSearch-cold"]["wall_s"] == 25.0 and row["warm_over_cold"] == 0.4
+    assert row["HybridSearch-warm"]["device_gap"] is None  # not re-timed: no gap
+    assert "| matmul_4096_fp16 | 25.0 / 100 / - | 10.0 / 100 / - | 0.40 |" in markdown(summary)
