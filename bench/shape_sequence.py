@@ -2,8 +2,9 @@
 """Tune one kernel at a sequence of shapes, one after the other, as a user
 tuning every layer of a model would: cold HybridSearch (tuning store off),
 warm HybridSearch (each shape reads the earlier ones from the store) and
-LFBOTreeSearch seeded by Helion's ``from_best_available`` (the earlier
-shapes' best configs from Helion's cache), side by side.
+LFBOTreeSearch with Helion's ``from_best_available`` (which seeds from
+cached best configs of the same specialization key only: for static-shape
+kernels, none of the earlier shapes'; docs/tuning_store.md), side by side.
 
 Each (variant, seed) gets a fresh Helion cache folder (and with it a fresh
 tuning store) and tunes the sequence's shapes in order, each in a fresh
