@@ -65,7 +65,7 @@ import numpy.typing as npt
 
 from .evaluation import Observation, SimulatedClock
 from .helion_space import describe_fragment
-from .timing import BASELINE_EVERY, CALLS_PER_GRAPH, PROBE_REPETITIONS, TimingRecord
+from .timing import BASELINE_EVERY, CALLS_PER_GRAPH, PROBE_REPETITIONS, TimingRecord, graph_calls
 
 if TYPE_CHECKING:
     from helion.autotuner.config_generation import ConfigGeneration
@@ -81,12 +81,12 @@ DEVICE_TIME_REPLAYS = 6
 
 def device_time_launches(calls: int | None = None) -> tuple[int, int]:
     """(launches, kernel calls among them) of one CUDA-graph device time
-    with ``calls`` pairs per graph (None: the timer's default, which also
-    caps it, as ``GraphDeviceTimer.measure`` does), its share
+    with ``calls`` pairs asked for (``timing.graph_calls``, as
+    ``GraphDeviceTimer.measure`` counts them), its share
     of the flushes-only graph that BASELINE_EVERY measurements share
     included. Traces before commit 28eedc7 replayed a flushes-only graph
     per measurement; they are counted the same way."""
-    kernel_calls = DEVICE_TIME_REPLAYS * (CALLS_PER_GRAPH if calls is None else min(calls, CALLS_PER_GRAPH))
+    kernel_calls = DEVICE_TIME_REPLAYS * graph_calls(calls)
     return kernel_calls + math.ceil(DEVICE_TIME_REPLAYS * CALLS_PER_GRAPH / BASELINE_EVERY), kernel_calls
 
 

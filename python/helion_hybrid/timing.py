@@ -122,6 +122,12 @@ def _wall_clock_samples(call: Callable[[], object], repetitions: int) -> list[fl
     return samples
 
 
+def graph_calls(calls: int | None, calls_per_graph: int = CALLS_PER_GRAPH) -> int:
+    """The (L2 flush, call) pairs a device-time graph holds when ``calls``
+    are asked for: ``calls_per_graph`` for None, and at most that many."""
+    return calls_per_graph if calls is None else min(calls, calls_per_graph)
+
+
 class GraphDeviceTimer:
     """Device-only time of ``call`` in ms, launch overhead excluded: (L2
     flush, call) x K captured in one CUDA graph, minus a graph of the K
@@ -247,7 +253,7 @@ class GraphDeviceTimer:
         """
         if calls is not None:
             check_int("GraphDeviceTimer.measure", "calls", calls, 1)
-        calls = self.calls_per_graph if calls is None else min(calls, self.calls_per_graph)
+        calls = graph_calls(calls, self.calls_per_graph)
         self._allocate()
         if (key, calls) not in self._graphs:
             self._graphs[key, calls] = self._capture(call, calls)
