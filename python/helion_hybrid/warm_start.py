@@ -67,7 +67,7 @@ RESOLUTION = math.log(1.05)
 #: Prior configs that ran given to the models: the fastest
 #: :data:`PRIOR_FASTEST`, then evenly spread over the rest by rank. All of a
 #: tuning's ~300 made the model fits most of an H200 warm run's search
-#: thread (``bench/results/h200/sequences/matmul_fp16``, matmul_4096 warm
+#: thread (``bench/results/h200/sequences/matmul_fp16`` as of commit 809a4c0, matmul_4096 warm
 #: seed 1's log: "model").
 PRIOR_OK_POINTS = 64
 PRIOR_FASTEST = 32
